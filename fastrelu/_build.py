@@ -1,0 +1,360 @@
+"""The one place where kernels become NumPy ufuncs.
+
+``build_ufunc(kernel, name, nin, dtypes)`` compiles a plain scalar kernel from
+:mod:`fastrelu._kernels` once per loop type and assembles a **real**
+:class:`numpy.ufunc` from the loops, using NumPy's own C API
+(``PyUFunc_FromFuncAndData``) through ``ctypes``.
+
+Why not ``numba.vectorize``?
+
+* Numba 0.68 returns a ``DUFunc`` even for eager signatures, and both it and the
+  ufunc Numba's ``_internal.fromfunc`` builds reject ``where=`` with an array
+  mask.  A ufunc made by NumPy itself supports every ufunc feature: ``where=``,
+  ``out=``, ``dtype=``, ``casting=``, ``order=``, NEP 50 weak scalars and
+  ``__array_ufunc__`` overrides (dask, xarray, ...).
+* float16: Numba cannot compute in float16 on the CPU.  We compile the float32
+  kernel behind a ``uint16 -> uint16`` wrapper that widens the half-precision
+  bits exactly, computes in float32 and rounds once (round-to-nearest-even),
+  and register that loop under NumPy's float16 type number.  NumPy's type
+  resolution then behaves as for ``np.exp``: int8/uint8/bool -> float16,
+  int16 -> float32, int32/int64 -> float64.
+* Floating-point flags: vectorised compares raise the FPU "invalid" flag on
+  NaN lanes, which NumPy reports as ``RuntimeWarning: invalid value``.  Every
+  activation defines its result for every input (NaN in, NaN out), so each
+  loop is entered through a tiny trampoline that calls the Numba loop and
+  then clears the floating-point exception flags, as NumPy's own
+  ``np.maximum`` loops do.
+
+Compile options are pinned here (``_TARGET_OPTIONS``).  ``fastmath`` is never
+enabled: ``nnan``/``ninf`` would let LLVM drop the NaN/inf handling that the
+semantics require.  ``cache=True`` stores compiled kernels in Numba's on-disk
+cache (``NUMBA_CACHE_DIR`` is honoured), so later processes (dask workers,
+test runs) skip LLVM compilation.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import platform
+import threading
+import types as pytypes
+from pathlib import Path
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core.compiler_lock import global_compiler_lock
+from numba.core.registry import cpu_target
+from numba.extending import intrinsic
+from numba.np.ufunc.ufuncbuilder import (
+    UFuncBuilder,
+    _build_element_wise_ufunc_wrapper,
+)
+
+__all__ = ["build_ufunc", "njit_kernel", "TARGET_OPTIONS", "UFUNC_OPTIONS", "f16_to_f32", "f32_to_f16"]
+
+#: Options every CPU compilation uses.  No fastmath: NaN/inf must survive.
+#: (The ufunc target always uses NumPy's error model: no ZeroDivisionError.)
+UFUNC_OPTIONS: dict = {"nopython": True}
+TARGET_OPTIONS: dict = {"error_model": "numpy"}
+_CACHE = True
+
+_lock = threading.RLock()
+
+# --------------------------------------------------------------------------
+# float16 <-> float32 bit conversions (scalar, vectorisable, exact RNE)
+# --------------------------------------------------------------------------
+
+
+@intrinsic
+def _u32_as_f32(typingctx, v):
+    sig = types.float32(types.uint32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _f32_as_u32(typingctx, v):
+    sig = types.uint32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return sig, codegen
+
+
+_TWO_M24 = np.float32(2.0**-24)
+_DENORM_MAGIC = np.float32(0.5)  # ((127 - 15) + (23 - 10) + 1) << 23
+_DENORM_MAGIC_BITS = np.uint32(126 << 23)
+
+
+@njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)
+def f16_to_f32(h):
+    """Exact widening of IEEE binary16 bits (uint16) to float32."""
+    h32 = np.uint32(h)
+    sign = (h32 & np.uint32(0x8000)) << np.uint32(16)
+    e = (h32 >> np.uint32(10)) & np.uint32(0x1F)
+    m = h32 & np.uint32(0x3FF)
+    if e == 0:
+        # zero or subnormal: m * 2**-24 is exact in float32
+        v = np.float32(m) * _TWO_M24
+        return -v if sign != 0 else v
+    if e == 31:
+        bits = sign | np.uint32(0x7F800000) | (m << np.uint32(13))
+    else:
+        bits = sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
+    return _u32_as_f32(bits)
+
+
+@njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)
+def f32_to_f16(f):
+    """Round float32 to IEEE binary16 bits (uint16), round-to-nearest-even.
+
+    NaN payloads are kept as ``ndarray.astype(np.float16)`` keeps them.
+    """
+    u = _f32_as_u32(np.float32(f))
+    sign = (u >> np.uint32(16)) & np.uint32(0x8000)
+    a = u & np.uint32(0x7FFFFFFF)
+    if a >= np.uint32(0x47800000):  # >= 65536.0, inf or nan
+        if a > np.uint32(0x7F800000):
+            o = np.uint32(0x7C00) + ((a & np.uint32(0x7FFFFF)) >> np.uint32(13))
+            if o == np.uint32(0x7C00):
+                o += np.uint32(1)
+        else:
+            o = np.uint32(0x7C00)
+    elif a < np.uint32(113 << 23):  # half subnormal or zero
+        s = _u32_as_f32(a) + _DENORM_MAGIC
+        o = _f32_as_u32(s) - _DENORM_MAGIC_BITS
+    else:
+        odd = (a >> np.uint32(13)) & np.uint32(1)
+        a2 = a + np.uint32(((15 - 127) << 23) & 0xFFFFFFFF) + np.uint32(0xFFF) + odd
+        o = a2 >> np.uint32(13)
+    return np.uint16(o | sign)
+
+
+# The float16 loop of a kernel K is one of these templates, copied with ``_k``
+# bound to K (see ``_half_loop``): a plain module-level function, not a
+# closure, so that Numba's on-disk cache can store it.
+
+
+def _half1(a):
+    return f32_to_f16(_k(f16_to_f32(a)))  # noqa: F821 (bound per kernel)
+
+
+def _half2(a, b):
+    return f32_to_f16(_k(f16_to_f32(a), f16_to_f32(b)))  # noqa: F821
+
+
+def _half3(a, b, c):
+    return f32_to_f16(_k(f16_to_f32(a), f16_to_f32(b), f16_to_f32(c)))  # noqa: F821
+
+
+def _half4(a, b, c, d):
+    return f32_to_f16(_k(f16_to_f32(a), f16_to_f32(b), f16_to_f32(c), f16_to_f32(d)))  # noqa: F821
+
+
+_HALF_TEMPLATES = {1: _half1, 2: _half2, 3: _half3, 4: _half4}
+
+
+def _source_hash() -> str:
+    """Hash of the sources every compiled kernel depends on.
+
+    Numba's cache only notices edits to the file that defines a function, not
+    to the functions it calls (``_approx``) or to the templates here; the hash
+    goes into each compiled function's cache name so that any edit to these
+    files gives fresh cache entries instead of stale machine code.
+    """
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("_kernels.py", "_approx.py", "_build.py"):
+        h.update((here / name).read_bytes())
+    h.update(np.__version__.encode())
+    return h.hexdigest()[:12]
+
+
+SOURCE_HASH = _source_hash()
+
+
+def cacheable(fn: Callable, name: str | None = None, **bind) -> Callable:
+    """A copy of *fn* whose qualified name carries :data:`SOURCE_HASH`.
+
+    ``bind`` adds globals (used to bind ``_k`` in the float16 templates).
+    """
+    glb = fn.__globals__ if not bind else {**fn.__globals__, **bind}
+    qual = f"{name or fn.__name__}_{SOURCE_HASH}"
+    new = pytypes.FunctionType(fn.__code__, glb, qual, fn.__defaults__, fn.__closure__)
+    new.__qualname__ = qual
+    new.__module__ = fn.__module__
+    new.__doc__ = fn.__doc__
+    return new
+
+
+def _half_loop(kernel: Callable, nin: int) -> Callable:
+    """A ``uint16``-typed twin of *kernel* computing in float32 (opmath)."""
+    k = njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel))
+    return cacheable(_HALF_TEMPLATES[nin], f"half_{kernel.__name__}", _k=k)
+
+
+# --------------------------------------------------------------------------
+# Trampolines: call the Numba loop, then clear the FP exception flags
+# --------------------------------------------------------------------------
+
+# FE_ALL_EXCEPT per architecture (glibc / macOS values); clearing bits the
+# platform does not define is harmless.
+_FE_ALL_EXCEPT = {"x86_64": 0x3F, "amd64": 0x3F, "i386": 0x3F, "i686": 0x3F}.get(
+    platform.machine().lower(), 0x9F
+)
+
+_tramp_lib = None
+_tramp_ptr = 0
+
+
+def _trampoline() -> int:
+    """Address of ``void tramp(char**, intp*, intp*, void* data)``.
+
+    ``data`` holds the address of the real (Numba) loop; the trampoline calls
+    it with the same arguments and then calls ``feclearexcept``.  One
+    trampoline serves every loop of every ufunc.
+    """
+    global _tramp_lib, _tramp_ptr
+    if _tramp_ptr:
+        return _tramp_ptr
+    ctx = cpu_target.target_context
+    i8p = ir.IntType(8).as_pointer()
+    intp = ir.IntType(64 if np.dtype(np.intp).itemsize == 8 else 32)
+    loopty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), intp.as_pointer(), intp.as_pointer(), i8p])
+    lib = ctx.codegen().create_library("fastrelu_trampoline")
+    mod = lib.create_ir_module("fastrelu_trampoline")
+    fe = ir.Function(mod, ir.FunctionType(ir.IntType(32), [ir.IntType(32)]), "feclearexcept")
+    fn = ir.Function(mod, loopty, "fastrelu_loop_trampoline")
+    b = ir.IRBuilder(fn.append_basic_block())
+    args, dims, steps, data = fn.args
+    target = b.bitcast(data, loopty.as_pointer())
+    b.call(target, [args, dims, steps, data])
+    b.call(fe, [ir.Constant(ir.IntType(32), _FE_ALL_EXCEPT)])
+    b.ret_void()
+    lib.add_ir_module(mod)
+    lib.finalize()
+    _tramp_lib = lib
+    _tramp_ptr = lib.get_pointer_to_function("fastrelu_loop_trampoline")
+    return _tramp_ptr
+
+
+# --------------------------------------------------------------------------
+# NumPy's PyUFunc_FromFuncAndData through ctypes
+# --------------------------------------------------------------------------
+
+
+def _ufunc_from_func_and_data():
+    from numpy._core import _multiarray_umath
+
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    table = (ctypes.c_void_p * 2).from_address(get(_multiarray_umath._UFUNC_API, None))
+    proto = ctypes.PYFUNCTYPE(
+        ctypes.py_object,
+        ctypes.c_void_p,  # PyUFuncGenericFunction *func
+        ctypes.c_void_p,  # void **data
+        ctypes.c_void_p,  # char *types
+        ctypes.c_int,  # ntypes
+        ctypes.c_int,  # nin
+        ctypes.c_int,  # nout
+        ctypes.c_int,  # identity
+        ctypes.c_char_p,  # name
+        ctypes.c_char_p,  # doc
+        ctypes.c_int,  # unused
+    )
+    return proto(table[1])  # slot 1 of the ufunc C-API table
+
+
+_FROMFUNC = None
+# NumPy keeps pointers to these arrays for the ufunc's whole life: keep them.
+_KEEPALIVE: list = []
+
+_NUMBA_TYPES = {
+    np.dtype(np.bool_): types.boolean,
+    np.dtype(np.int8): types.int8,
+    np.dtype(np.uint8): types.uint8,
+    np.dtype(np.int16): types.int16,
+    np.dtype(np.uint16): types.uint16,
+    np.dtype(np.int32): types.int32,
+    np.dtype(np.uint32): types.uint32,
+    np.dtype(np.int64): types.int64,
+    np.dtype(np.uint64): types.uint64,
+    np.dtype(np.float32): types.float32,
+    np.dtype(np.float64): types.float64,
+}
+
+
+def signature(dtype: np.dtype, nin: int):
+    """The Numba signature of one loop: ``dtype(dtype, ..., dtype)``."""
+    t = _NUMBA_TYPES[np.dtype(dtype)]
+    return t(*([t] * nin))
+
+
+def build_ufunc(
+    kernel: Callable,
+    name: str,
+    nin: int,
+    dtypes: Sequence[np.dtype],
+    doc: str = "",
+) -> np.ufunc:
+    """Compile *kernel* for each dtype and return a NumPy ufunc.
+
+    *dtypes* are listed in the order NumPy should try them (earlier loops win
+    during type resolution): integers, then float16, float32, float64.
+    """
+    global _FROMFUNC
+    with _lock, global_compiler_lock:
+        if _FROMFUNC is None:
+            _FROMFUNC = _ufunc_from_func_and_data()
+        tramp = _trampoline()
+        ptrs: list[int] = []
+        typenums: list[int] = []
+        keep: list = []
+        builders: dict[bool, UFuncBuilder] = {}
+        for dt in dtypes:
+            dt = np.dtype(dt)
+            half = dt == np.float16
+            if half not in builders:
+                fn = _half_loop(kernel, nin) if half else cacheable(kernel)
+                builders[half] = UFuncBuilder(fn, cache=_CACHE, targetoptions=dict(UFUNC_OPTIONS))
+            b = builders[half]
+            sig = signature(np.uint16 if half else dt, nin)
+            cres = b.add(sig)
+            sig = b._finalize_signature(cres, sig.args, sig.return_type)
+            _, ptr, env = _build_element_wise_ufunc_wrapper(cres, sig)
+            ptrs.append(int(ptr))
+            typenums.extend([dt.num] * (nin + 1))
+            keep.append((cres.library, env))
+        n = len(ptrs)
+        funcs = (ctypes.c_void_p * n)(*([tramp] * n))
+        data = (ctypes.c_void_p * n)(*ptrs)
+        tys = (ctypes.c_char * len(typenums))(*[bytes([t]) for t in typenums])
+        cname = ctypes.create_string_buffer(name.encode())
+        cdoc = ctypes.create_string_buffer(doc.encode())
+        uf = _FROMFUNC(
+            ctypes.addressof(funcs),
+            ctypes.addressof(data),
+            ctypes.addressof(tys),
+            n,
+            nin,
+            1,
+            -1,  # PyUFunc_None: no identity
+            ctypes.cast(cname, ctypes.c_char_p),
+            ctypes.cast(cdoc, ctypes.c_char_p),
+            0,
+        )
+        _KEEPALIVE.append((uf, funcs, data, tys, cname, cdoc, keep, _tramp_lib))
+        return uf
+
+
+def njit_kernel(kernel: Callable) -> Callable:
+    """The scalar kernel as an inlinable ``@njit`` function (for prange loops)."""
+    return njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel))
