@@ -48,10 +48,9 @@ from numba import njit, types
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic
-from numba.np.ufunc.ufuncbuilder import (
-    UFuncBuilder,
-    _build_element_wise_ufunc_wrapper,
-)
+from numba.core.caching import NullCache, make_library_cache
+from numba.np.ufunc.ufuncbuilder import UFuncBuilder
+from numba.np.ufunc.wrappers import build_ufunc_wrapper
 
 __all__ = ["build_ufunc", "njit_kernel", "TARGET_OPTIONS", "UFUNC_OPTIONS", "f16_to_f32", "f32_to_f16"]
 
@@ -246,6 +245,33 @@ def _trampoline() -> int:
 
 
 # --------------------------------------------------------------------------
+# The loop around a kernel, cached on disk like the kernel itself
+# --------------------------------------------------------------------------
+
+# Numba caches compiled kernels but rebuilds the ufunc loop wrapper around
+# them in every process (~30-100 ms each); we cache the wrapper too, as
+# Numba does for gufunc wrappers.
+_LoopCache = make_library_cache("fastrelu_loop")
+
+
+def _loop_pointer(cres, sig, py_func) -> tuple[int, object]:
+    ctx = cres.target_context
+    cache = _LoopCache(py_func=py_func) if _CACHE else NullCache()
+    name = "__ufunc__." + cres.fndesc.llvm_func_name
+    lib = cache.load_overload(sig, ctx)
+    if lib is None:
+        info = build_ufunc_wrapper(
+            cres.library, ctx, cres.fndesc.llvm_func_name, sig, cres.objectmode, cres
+        )
+        lib = info.library
+        lib.enable_object_caching()
+        lib.get_pointer_to_function(info.name)  # finalize
+        cache.save_overload(sig, lib)
+        name = info.name
+    return int(lib.get_pointer_to_function(name)), lib
+
+
+# --------------------------------------------------------------------------
 # NumPy's PyUFunc_FromFuncAndData through ctypes
 # --------------------------------------------------------------------------
 
@@ -329,10 +355,10 @@ def build_ufunc(
             sig = signature(np.uint16 if half else dt, nin)
             cres = b.add(sig)
             sig = b._finalize_signature(cres, sig.args, sig.return_type)
-            _, ptr, env = _build_element_wise_ufunc_wrapper(cres, sig)
-            ptrs.append(int(ptr))
+            ptr, lib = _loop_pointer(cres, sig, b.py_func)
+            ptrs.append(ptr)
             typenums.extend([dt.num] * (nin + 1))
-            keep.append((cres.library, env))
+            keep.append((cres.library, cres.environment, lib))
         n = len(ptrs)
         funcs = (ctypes.c_void_p * n)(*([tramp] * n))
         data = (ctypes.c_void_p * n)(*ptrs)
