@@ -228,7 +228,7 @@ class Ufunc:
             # positional fast path: still apply the channel layout
             args = args[:nd] + (_prelu_weight(args[0], args[nd], 1),)
         dt = getattr(args[0], "dtype", None)
-        if dt is None or dt.kind != "f":
+        if getattr(dt, "kind", None) != "f":
             return args
         out = None
         for i in range(nd, len(args)):

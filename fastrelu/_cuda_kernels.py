@@ -1,0 +1,338 @@
+"""Device side of the CUDA target: generic ``@cuda.jit`` kernels.
+
+Imported only by :mod:`fastrelu.cuda` on first use (this module imports
+``numba.cuda``).  Nothing here is generated source: a row's scalar kernel
+(:mod:`fastrelu._kernels`) is compiled as a device function and closed over by
+one plain kernel function per arity (1 to 4 operands) and layout:
+
+* ``contiguous``: every operand is a 1-D C-contiguous span of ``n`` elements
+  (or a scalar); one grid-stride loop over a flat int64 index;
+* ``strided``: every operand is a 1-D span of memory plus an element offset
+  and a tuple of element strides (0 on broadcast axes); the flat int64 index
+  is decomposed once per element with the output shape.
+
+How an operand is read and how the result is written is chosen per dtype by
+small device functions the kernel also closes over (``_loader``/``_storer``):
+float16 storage is widened to float32 and rounded once on store, bfloat16
+(uint16 bits) is widened by a 16-bit shift and rounded back to nearest even,
+integer/narrower inputs are converted to the computation type, scalars ignore
+the index.  Under ``NUMBA_ENABLE_CUDASIM=1`` the same functions run in the
+simulator (the bit casts then use NumPy views instead of libdevice).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+from numba import cuda
+
+__all__ = ["SIM", "bf16_to_f32", "device_function", "f32_to_bf16", "loader", "make_kernel", "storer"]
+
+#: Running under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
+SIM = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+_u16, _u32, _f32 = np.uint16, np.uint32, np.float32
+
+
+def _device(fn):
+    """``cuda.jit(device=True)`` with forced inlining where supported."""
+    if SIM:
+        return cuda.jit(device=True)(fn)
+    return cuda.jit(device=True, forceinline=True)(fn)
+
+
+# --------------------------------------------------------------------------
+# float32 <-> bits (libdevice on the device, NumPy views in the simulator)
+# --------------------------------------------------------------------------
+
+if SIM:
+
+    def _u32_as_f32(u):
+        return np.array(int(u) & 0xFFFFFFFF, dtype=np.uint32).view(np.float32)[()]
+
+    def _f32_as_u32(f):
+        return np.array(f, dtype=np.float32).view(np.uint32)[()]
+
+else:
+    from numba.cuda import libdevice
+
+    _int_as_float = libdevice.int_as_float
+    _float_as_int = libdevice.float_as_int
+
+    @_device
+    def _u32_as_f32(u):
+        return _int_as_float(np.int32(u))
+
+    @_device
+    def _f32_as_u32(f):
+        return _u32(_float_as_int(f))
+
+
+def _bf16_to_f32(h):
+    """bfloat16 bits (uint16) -> float32, exact."""
+    return _u32_as_f32(_u32(h) << _u32(16))
+
+
+def _f32_to_bf16(f):
+    """float32 -> bfloat16 bits, round to nearest even; NaN stays (quiet) NaN."""
+    u = _f32_as_u32(f)
+    if f != f:
+        return _u16((u >> _u32(16)) | _u32(0x40))
+    r = u + _u32(0x7FFF) + ((u >> _u32(16)) & _u32(1))
+    return _u16(r >> _u32(16))
+
+
+bf16_to_f32 = _device(_bf16_to_f32)
+f32_to_bf16 = _device(_f32_to_bf16)
+
+# --------------------------------------------------------------------------
+# loaders ld(a, j) and storers st(out, j, r)
+# --------------------------------------------------------------------------
+
+
+def _ld_same(a, j):
+    return a[j]
+
+
+def _ld_scalar(a, j):
+    return a
+
+
+def _ld_bf16(a, j):
+    return bf16_to_f32(a[j])
+
+
+def _st_same(o, j, r):
+    o[j] = r
+
+
+def _st_f16(o, j, r):
+    # float32 first, as the cpu target's half loop does, then RNE to half.
+    o[j] = _f32(r)
+
+
+def _st_bf16(o, j, r):
+    o[j] = f32_to_bf16(_f32(r))
+
+
+_LD_SAME = _device(_ld_same)
+_LD_SCALAR = _device(_ld_scalar)
+_LD_BF16 = _device(_ld_bf16)
+_ST_SAME = _device(_st_same)
+_ST_F16 = _device(_st_f16)
+_ST_BF16 = _device(_st_bf16)
+
+
+@functools.cache
+def _ld_cast(ct: str):
+    conv = getattr(np, ct)
+
+    def ld_cast(a, j):
+        return conv(a[j])
+
+    return _device(ld_cast)
+
+
+def loader(kind, ct: str):
+    """Device loader for an operand of *kind* (dtype name, "bfloat16" or None=scalar)."""
+    if kind is None:
+        return _LD_SCALAR
+    if kind == "bfloat16":
+        return _LD_BF16
+    if kind == ct:
+        return _LD_SAME
+    return _ld_cast(ct)
+
+
+def storer(kind: str):
+    """Device storer for an output of dtype name *kind*."""
+    if kind == "bfloat16":
+        return _ST_BF16
+    if kind == "float16":
+        return _ST_F16
+    return _ST_SAME
+
+
+_patched_helpers: set = set()
+
+
+def _uninline_helpers_for_cuda():
+    """Work around a numba-cuda (0.30.x) bug with ``register_jitable(inline="always")``.
+
+    On the CUDA target, calling such a helper fails to type (the inlined body
+    sees its arguments as ``omitted(default=Undefined)``: "No implementation
+    of function add(omitted, omitted)").  Plain ``register_jitable`` helpers
+    work.  So every inline-always jitable defined in a fastrelu module gets a
+    CUDA-target overload returning the same function without IR inlining
+    (NVVM inlines small device functions anyway); the cpu target is not
+    affected.  Target-specific overloads take precedence over the generic one.
+    """
+    if SIM:
+        return
+    from numba.core.typing.templates import builtin_registry
+    from numba.extending import overload
+
+    for func, fty in list(builtin_registry.globals):
+        mod = getattr(func, "__module__", None) or ""
+        if not mod.startswith("fastrelu.") or func in _patched_helpers:
+            continue
+        templates = getattr(fty, "templates", ())
+        inline = getattr(templates[0], "_inline", None) if templates else None
+        if inline is None or inline.is_never_inline:
+            continue
+        _patched_helpers.add(func)
+
+        def typer(*args, _f=func, **kwargs):
+            return _f
+
+        overload(func, target="cuda", strict=False)(typer)
+
+
+@functools.cache
+def device_function(kernel):
+    """The scalar kernel compiled as a CUDA device function."""
+    _uninline_helpers_for_cuda()
+    return _device(kernel)
+
+
+# --------------------------------------------------------------------------
+# the generic kernels (one per arity and layout)
+# --------------------------------------------------------------------------
+
+
+def make_kernel(dev, nin: int, contiguous: bool, lds: tuple, st):
+    """The ``@cuda.jit``-able Python function for *nin* operands.
+
+    Contiguous signature: ``(out, a0, ..., n)``.  Strided signature:
+    ``(out, so, oo, a0, s0, o0, ..., shape, n)`` with ``s*`` tuples of element
+    strides and ``o*`` element offsets into the 1-D spans.
+    """
+    if contiguous:
+        return _make_contiguous(dev, nin, lds, st)
+    return _make_strided(dev, nin, lds, st)
+
+
+def _make_contiguous(dev, nin, lds, st):
+    if nin == 1:
+        (l0,) = lds
+
+        def k1(out, a0, n):
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                st(out, j, dev(l0(a0, j)))
+
+        return k1
+    if nin == 2:
+        l0, l1 = lds
+
+        def k2(out, a0, a1, n):
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                st(out, j, dev(l0(a0, j), l1(a1, j)))
+
+        return k2
+    if nin == 3:
+        l0, l1, l2 = lds
+
+        def k3(out, a0, a1, a2, n):
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                st(out, j, dev(l0(a0, j), l1(a1, j), l2(a2, j)))
+
+        return k3
+    if nin == 4:
+        l0, l1, l2, l3 = lds
+
+        def k4(out, a0, a1, a2, a3, n):
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                st(out, j, dev(l0(a0, j), l1(a1, j), l2(a2, j), l3(a3, j)))
+
+        return k4
+    raise ValueError(f"unsupported number of operands: {nin}")
+
+
+def _make_strided(dev, nin, lds, st):
+    if nin == 1:
+        (l0,) = lds
+
+        def s1(out, so, oo, a0, s0, o0, shape, n):
+            nd = len(shape)
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                rem = j
+                po = oo
+                p0 = o0
+                for d in range(nd - 1, -1, -1):
+                    q = rem // shape[d]
+                    r = rem - q * shape[d]
+                    rem = q
+                    po += r * so[d]
+                    p0 += r * s0[d]
+                st(out, po, dev(l0(a0, p0)))
+
+        return s1
+    if nin == 2:
+        l0, l1 = lds
+
+        def s2(out, so, oo, a0, s0, o0, a1, s1, o1, shape, n):
+            nd = len(shape)
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                rem = j
+                po = oo
+                p0 = o0
+                p1 = o1
+                for d in range(nd - 1, -1, -1):
+                    q = rem // shape[d]
+                    r = rem - q * shape[d]
+                    rem = q
+                    po += r * so[d]
+                    p0 += r * s0[d]
+                    p1 += r * s1[d]
+                st(out, po, dev(l0(a0, p0), l1(a1, p1)))
+
+        return s2
+    if nin == 3:
+        l0, l1, l2 = lds
+
+        def s3(out, so, oo, a0, s0, o0, a1, s1, o1, a2, s2, o2, shape, n):
+            nd = len(shape)
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                rem = j
+                po = oo
+                p0 = o0
+                p1 = o1
+                p2 = o2
+                for d in range(nd - 1, -1, -1):
+                    q = rem // shape[d]
+                    r = rem - q * shape[d]
+                    rem = q
+                    po += r * so[d]
+                    p0 += r * s0[d]
+                    p1 += r * s1[d]
+                    p2 += r * s2[d]
+                st(out, po, dev(l0(a0, p0), l1(a1, p1), l2(a2, p2)))
+
+        return s3
+    if nin == 4:
+        l0, l1, l2, l3 = lds
+
+        def s4(out, so, oo, a0, s0, o0, a1, s1, o1, a2, s2, o2, a3, s3, o3, shape, n):
+            nd = len(shape)
+            for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+                rem = j
+                po = oo
+                p0 = o0
+                p1 = o1
+                p2 = o2
+                p3 = o3
+                for d in range(nd - 1, -1, -1):
+                    q = rem // shape[d]
+                    r = rem - q * shape[d]
+                    rem = q
+                    po += r * so[d]
+                    p0 += r * s0[d]
+                    p1 += r * s1[d]
+                    p2 += r * s2[d]
+                    p3 += r * s3[d]
+                st(out, po, dev(l0(a0, p0), l1(a1, p1), l2(a2, p2), l3(a3, p3)))
+
+        return s4
+    raise ValueError(f"unsupported number of operands: {nin}")
