@@ -195,7 +195,9 @@ def cacheable(fn: Callable, name: str | None = None, **bind) -> Callable:
 
 def _half_loop(kernel: Callable, nin: int) -> Callable:
     """A ``uint16``-typed twin of *kernel* computing in float32 (opmath)."""
-    k = njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel))
+    # Own cache name: Numba's cache key does not include the target, so an
+    # @njit copy must never share a name with the ufunc-target compile.
+    k = njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel, f"jit_{kernel.__name__}"))
     return cacheable(_HALF_TEMPLATES[nin], f"half_{kernel.__name__}", _k=k)
 
 
@@ -214,27 +216,58 @@ _tramp_ptr = 0
 
 
 def _trampoline() -> int:
-    """Address of ``void tramp(char**, intp*, intp*, void* data)``.
+    """Address of ``void tramp(char** args, intp* dims, intp* steps, void* data)``.
 
-    ``data`` holds the address of the real (Numba) loop; the trampoline calls
-    it with the same arguments and then calls ``feclearexcept``.  One
-    trampoline serves every loop of every ufunc.
+    ``data`` points to three int64: the address of the real (Numba) loop, the
+    number of inputs, and the output itemsize.  The trampoline
+
+    * calls the Numba loop directly when the output is contiguous;
+    * otherwise calls it one element at a time: Numba's loop wrapper picks
+      its contiguous fast path by looking at the inputs only and would write
+      a strided ``out=`` as if it were contiguous;
+    * then clears the floating-point exception flags (``feclearexcept``).
+
+    One trampoline serves every loop of every ufunc.
     """
     global _tramp_lib, _tramp_ptr
     if _tramp_ptr:
         return _tramp_ptr
+    from numba.core import cgutils
+
     ctx = cpu_target.target_context
     i8p = ir.IntType(8).as_pointer()
+    i64 = ir.IntType(64)
     intp = ir.IntType(64 if np.dtype(np.intp).itemsize == 8 else 32)
     loopty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), intp.as_pointer(), intp.as_pointer(), i8p])
     lib = ctx.codegen().create_library("fastrelu_trampoline")
     mod = lib.create_ir_module("fastrelu_trampoline")
     fe = ir.Function(mod, ir.FunctionType(ir.IntType(32), [ir.IntType(32)]), "feclearexcept")
     fn = ir.Function(mod, loopty, "fastrelu_loop_trampoline")
-    b = ir.IRBuilder(fn.append_basic_block())
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
     args, dims, steps, data = fn.args
-    target = b.bitcast(data, loopty.as_pointer())
-    b.call(target, [args, dims, steps, data])
+    info = b.bitcast(data, i64.as_pointer())
+    inner = b.inttoptr(b.load(info), loopty.as_pointer())
+    nin = b.trunc(b.load(b.gep(info, [ir.Constant(i64, 1)])), intp) if intp.width < 64 else b.load(
+        b.gep(info, [ir.Constant(i64, 1)])
+    )
+    osize = b.load(b.gep(info, [ir.Constant(i64, 2)]))
+    ostep = b.load(b.gep(steps, [nin]))
+    contiguous = b.icmp_signed("==", b.sext(ostep, i64) if intp.width < 64 else ostep, osize)
+    with b.if_else(contiguous, likely=True) as (fast, slow):
+        with fast:
+            b.call(inner, [args, dims, steps, data])
+        with slow:
+            local = b.alloca(i8p, size=ir.Constant(ir.IntType(32), 8))
+            one = b.alloca(intp)
+            b.store(ir.Constant(intp, 1), one)
+            n = b.load(dims)
+            nargs = b.add(nin, ir.Constant(intp, 1))
+            with cgutils.for_range(b, n, intp=intp) as outer:
+                with cgutils.for_range(b, nargs, intp=intp) as k:
+                    base = b.load(b.gep(args, [k.index]))
+                    step = b.load(b.gep(steps, [k.index]))
+                    b.store(b.gep(base, [b.mul(outer.index, step)]), b.gep(local, [k.index]))
+                b.call(inner, [local, one, steps, data])
     b.call(fe, [ir.Constant(ir.IntType(32), _FE_ALL_EXCEPT)])
     b.ret_void()
     lib.add_ir_module(mod)
@@ -361,7 +394,8 @@ def build_ufunc(
             keep.append((cres.library, cres.environment, lib))
         n = len(ptrs)
         funcs = (ctypes.c_void_p * n)(*([tramp] * n))
-        data = (ctypes.c_void_p * n)(*ptrs)
+        infos = [(ctypes.c_int64 * 3)(p, nin, np.dtype(d).itemsize) for p, d in zip(ptrs, dtypes)]
+        data = (ctypes.c_void_p * n)(*[ctypes.addressof(i) for i in infos])
         tys = (ctypes.c_char * len(typenums))(*[bytes([t]) for t in typenums])
         cname = ctypes.create_string_buffer(name.encode())
         cdoc = ctypes.create_string_buffer(doc.encode())
@@ -377,10 +411,10 @@ def build_ufunc(
             ctypes.cast(cdoc, ctypes.c_char_p),
             0,
         )
-        _KEEPALIVE.append((uf, funcs, data, tys, cname, cdoc, keep, _tramp_lib))
+        _KEEPALIVE.append((uf, funcs, data, infos, tys, cname, cdoc, keep, _tramp_lib))
         return uf
 
 
 def njit_kernel(kernel: Callable) -> Callable:
     """The scalar kernel as an inlinable ``@njit`` function (for prange loops)."""
-    return njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel))
+    return njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel, f"jit_{kernel.__name__}"))

@@ -1,0 +1,392 @@
+"""Machinery of the parallel CPU target (:mod:`fastrelu.parallel`).
+
+Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
+--------------------------------------------------------------------------------
+
+* **Large, simple calls run a prange loop.**  ``@vectorize(target="parallel")``
+  was 10x slower than NumPy here, so a :class:`ParallelUfunc` sends an operand
+  set to an ``@njit(parallel=True)`` ``prange`` loop built from the *same*
+  scalar kernel as the cpu ufunc (an inlined ``@njit`` copy, see :func:`_jit`) when
+  all of these hold:
+
+  - ``x`` (and ``g`` for gradients) are plain :class:`numpy.ndarray` of one
+    native-byte-order float dtype (float16, float32 or float64), aligned, of
+    the same shape, all C-contiguous or all F-contiguous, with at least
+    :data:`CUTOVER` elements (per family, see below);
+  - the parameters are scalars (Python numbers, NumPy scalars or 0-d arrays);
+  - the only keyword is ``out=`` (an aligned, writeable, plain ndarray of the
+    same dtype, shape and layout; ``out=x`` is fine, partial overlap is not)
+    or ``where=True``;
+  - Numba runs more than one thread.
+
+  Everything else -- small arrays, broadcasting, strided views, ``where=``
+  masks, ``dtype=``/``casting=``/``order=``, integer inputs, duck arrays --
+  goes to the shared :class:`numpy.ufunc` of the cpu target, unchanged.  Both
+  paths run the same scalar code with the same types, so results are bit-for-
+  bit identical (checked for every public name and float dtype when this
+  target was written; ``tests/test_parallel.py`` keeps one name per arity).
+  A dask or xarray argument is handed to its ``__array_ufunc__`` with the
+  shared ufunc (dask's threads then parallelise over blocks); use
+  ``map_blocks(fastrelu.parallel.relu)`` for prange loops inside blocks.  float16 runs in the
+  prange loop too, as the ufunc's float16 loop does: on the raw ``uint16``
+  bits, widened exactly to float32 and rounded once.
+
+* **Cut-over.**  A TBB prange launch costs 2-3 µs (2 threads) while the
+  serial ufunc does ~7 piecewise float32 elements per ns from cache, so the
+  prange loop wins from about 5e4 elements (float64: ~3e4); transcendental
+  ("smooth") kernels cost 10-100x more per element and win from a few
+  thousand.  :data:`CUTOVER` holds 65536 (piecewise) and 8192 (smooth)
+  elements -- deliberately on the high side: just above the cut-over the
+  two paths are within noise.  ``FASTRELU_PARALLEL_CUTOVER`` (read at
+  import) overrides both.  Measured here (quiet moments; the 2 cores were
+  shared): relu float32 serial 1.2 µs / 3e4 and 13 µs / 1e5 elements, TBB
+  prange 3.2 µs / 1e4, 5-6 µs / 3e4, 9-18 µs / 1e5.
+
+* **Threading layer.**  Chosen before the first prange launch by
+  :func:`ensure_threads`:
+
+  - the user's choice wins (``NUMBA_THREADING_LAYER`` /
+    ``numba.config.THREADING_LAYER``, or a layer another library already
+    started);
+  - otherwise Numba's default order (tbb, omp, workqueue), after preloading
+    (at import of this module: it starts no thread) a pip-installed
+    ``libtbb`` (``<sys.prefix>/lib/libtbb.so.12``) with ``RTLD_GLOBAL`` so
+    that Numba finds it (``pip install fastrelu[parallel]`` installs it).
+    TBB is thread-safe and fork-safe and launched fastest under load; GNU
+    OpenMP is thread-safe but aborts a forked child that uses it (Numba prints
+    "fork() called from a process already using GNU OpenMP"), and it spun
+    badly when the 2 cores were shared (0.3 GB/s at 3e5 elements vs 57 GB/s
+    for TBB in the same minute); workqueue costs 55-70 µs per launch;
+  - with the ``workqueue`` layer (not thread-safe: concurrent launches from
+    several Python threads abort the process) every prange launch is
+    serialised by a lock.
+
+  ``NUMBA_NUM_THREADS`` and :func:`numba.set_num_threads` (thread-local in
+  Numba) are honoured: the loop uses ``numba.get_num_threads()`` threads, and
+  with 1 thread every call takes the serial ufunc.
+
+* **Fork.**  With TBB or workqueue a child forked after the parent used the
+  parallel target works.  Python 3.12+ warns (``DeprecationWarning``) when a
+  process with threads forks: prefer the ``spawn`` or ``forkserver`` start
+  method for process pools.
+
+* **Compilation** is lazy, per public name and dtype, cached on disk with the
+  cpu kernels (:data:`fastrelu._build.SOURCE_HASH` in the cache name); the
+  ``precompile()`` method of each object (and
+  ``fastrelu.precompile(targets=["parallel"])``) compiles float32/float64
+  (and float16) ahead of time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+
+import numba
+import numpy as np
+from numba import get_num_threads, njit, prange, types
+from numba.extending import overload
+
+from fastrelu import _build
+from fastrelu._ufunc import Ufunc
+
+__all__ = ["CUTOVER", "ParallelUfunc", "ensure_threads", "threading_info"]
+
+# --------------------------------------------------------------------------
+# cut-over (elements) below which the serial ufunc is faster
+# --------------------------------------------------------------------------
+
+CUTOVER: dict[str, int] = {"piecewise": 65536, "smooth": 8192}
+_env_cut = os.environ.get("FASTRELU_PARALLEL_CUTOVER")
+if _env_cut:
+    CUTOVER = dict.fromkeys(CUTOVER, max(int(_env_cut), 2))
+
+# --------------------------------------------------------------------------
+# threading layer
+# --------------------------------------------------------------------------
+
+_layer_lock = threading.Lock()
+_launch_lock = threading.Lock()  # serialises launches on the workqueue layer
+_state: dict = {"ready": False, "serialize": False, "tbb_preloaded": None}
+# THREADING_LAYER values under which Numba may choose TBB
+_TBB_LAYERS = ("default", "tbb", "safe", "threadsafe", "forksafe")
+
+
+def _tbb_candidates() -> list[str]:
+    if sys.platform.startswith("win"):
+        return [
+            os.path.join(sys.prefix, "Library", "bin", "tbb12.dll"),
+            os.path.join(sys.prefix, "tbb12.dll"),
+        ]
+    name = "libtbb.12.dylib" if sys.platform == "darwin" else "libtbb.so.12"
+    return [os.path.join(sys.prefix, "lib", name)]
+
+
+def _preload_tbb() -> str | None:
+    """Load a pip-installed libtbb globally so that Numba's tbbpool finds it."""
+    for path in _tbb_candidates():
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+            except OSError:
+                continue
+            return path
+    return None
+
+
+def _early_preload() -> None:
+    """Preload libtbb at import when Numba will pick its layer by itself.
+
+    Loading a shared library starts no thread; doing it here (not only in
+    :func:`ensure_threads`) means that Numba finds TBB even when another
+    library, or ``numba.get_num_threads()``, starts the threading layer first.
+    """
+    from numba.np.ufunc import parallel as npp
+
+    layer = str(numba.config.THREADING_LAYER).lower()
+    if not npp._is_initialized and layer in _TBB_LAYERS:
+        _state["tbb_preloaded"] = _preload_tbb()
+
+
+def ensure_threads() -> None:
+    """Choose and start Numba's threading layer (once per process)."""
+    if _state["ready"]:
+        return
+    with _layer_lock:
+        if _state["ready"]:
+            return
+        from numba.np.ufunc import parallel as npp
+
+        if not npp._is_initialized:
+            layer = str(numba.config.THREADING_LAYER).lower()
+            if layer in _TBB_LAYERS and _state["tbb_preloaded"] is None:
+                _state["tbb_preloaded"] = _preload_tbb()
+            npp._launch_threads()
+        _state["serialize"] = numba.threading_layer() == "workqueue"
+        _state["ready"] = True
+
+
+def threading_info() -> dict:
+    """The threading layer in use and the thread count (starts the layer)."""
+    ensure_threads()
+    return {
+        "threading_layer": numba.threading_layer(),
+        "num_threads": numba.get_num_threads(),
+        "parallel_launches_serialized": _state["serialize"],
+        "parallel_cutover": dict(CUTOVER),
+    }
+
+
+# --------------------------------------------------------------------------
+# prange loops: one template per arity, bound to a kernel by ``cacheable``
+# --------------------------------------------------------------------------
+
+
+def _at(v, i):  # pragma: no cover - replaced by the overload in jitted code
+    return v[i] if isinstance(v, np.ndarray) else v
+
+
+@overload(_at, inline="always")
+def _at_overload(v, i):
+    if isinstance(v, types.Array):
+        return lambda v, i: v[i]
+    return lambda v, i: v
+
+
+def _par1(a, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i))  # noqa: F821 (bound per kernel)
+
+
+def _par2(a, b, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
+
+
+def _par3(a, b, c, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
+
+
+def _par4(a, b, c, d, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
+
+
+_TEMPLATES = {1: _par1, 2: _par2, 3: _par3, 4: _par4}
+_PAR_OPTIONS = {"parallel": True, "cache": True, **_build.TARGET_OPTIONS}
+
+_loops: dict = {}
+_loops_lock = threading.Lock()
+
+
+def _jit(fn, name: str, **bind):
+    """An inlinable ``@njit`` copy of *fn* under a name of its own.
+
+    The names (``pk_relu_<hash>``...) must differ from those the ufunc
+    builder caches (``relu_<hash>``, ``half_relu_<hash>``): Numba's on-disk
+    cache index is keyed by file, qualified name and signature, not by
+    compile flags, so an ``@njit`` compilation cached under the ufunc loop's
+    name is later loaded by the ufunc builder -- and crashes it.
+    """
+    return njit(inline="always", cache=True, **_build.TARGET_OPTIONS)(_build.cacheable(fn, name, **bind))
+
+
+def prange_loop(kernel, nin: int, half: bool):
+    """The ``@njit(parallel=True)`` loop of *kernel* (float16: on uint16 bits)."""
+    key = (kernel, half)
+    disp = _loops.get(key)
+    if disp is None:
+        with _loops_lock:
+            disp = _loops.get(key)
+            if disp is None:
+                k = _jit(kernel, f"pk_{kernel.__name__}")
+                if half:
+                    k = _jit(_build._HALF_TEMPLATES[nin], f"pkh_{kernel.__name__}", _k=k)
+                name = f"par_{'half_' if half else ''}{kernel.__name__}"
+                fn = _build.cacheable(_TEMPLATES[nin], name, _k=k)
+                disp = njit(**_PAR_OPTIONS)(fn)
+                _loops[key] = disp
+    return disp
+
+
+# --------------------------------------------------------------------------
+# the parallel ufunc object
+# --------------------------------------------------------------------------
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_FLOATS = {_F16: np.uint16, _F32: None, _F64: None}
+_EXACT_INT = 2**53
+_SCALAR_TYPES = (float, int, bool)
+
+
+class ParallelUfunc(Ufunc):
+    """A :class:`~fastrelu.Ufunc` whose large calls run multi-threaded."""
+
+    def __init__(self, spec, kind: str = "forward", target: str = "parallel"):
+        super().__init__(spec, kind, target)
+        self._kernel = {
+            "forward": spec.forward,
+            "grad": spec.grad,
+            "grad_from_output": spec.grad_from_output,
+        }[kind]
+        self._family = spec.family
+
+    def _invoke(self, uf, args, kwargs):
+        x = args[0]
+        if type(x) is not np.ndarray or x.size < CUTOVER[self._family]:
+            return uf(*args, **kwargs)
+        res = self._try_parallel(args, kwargs)
+        if res is None:
+            return uf(*args, **kwargs)
+        return res
+
+    # The checks below cost a few µs, negligible above the cut-over.
+    def _try_parallel(self, args, kwargs):
+        """Run the prange loop and return the result, or None to fall back."""
+        x = args[0]
+        dt = x.dtype
+        if dt not in _FLOATS:  # ints, bool, byte-swapped ...
+            return None
+        out = None
+        if kwargs:
+            for k, v in kwargs.items():
+                if k == "out":
+                    if type(v) is tuple:
+                        if len(v) != 1:
+                            return None
+                        v = v[0]
+                    out = v
+                elif not (k == "where" and v is True):
+                    return None
+        nd = self._ndata
+        shape = x.shape
+        fx = x.flags
+        if not fx.aligned:
+            return None
+        order = "C" if fx.c_contiguous else ("F" if fx.f_contiguous else None)
+        if order is None:
+            return None
+        data = [x]
+        if nd == 2:
+            g = args[1]
+            if type(g) is not np.ndarray or g.dtype != dt or g.shape != shape:
+                return None
+            fg = g.flags
+            if not fg.aligned or not (fg.c_contiguous if order == "C" else fg.f_contiguous):
+                return None
+            data.append(g)
+        params = []
+        for p in args[nd:]:
+            tp = type(p)
+            if tp in _SCALAR_TYPES:
+                if tp is int and not -_EXACT_INT <= p <= _EXACT_INT:
+                    return None
+                if tp is float and p == p and abs(p) > _MAX[dt] and abs(p) != np.inf:
+                    return None  # would overflow in the cast: let NumPy decide
+                p = dt.type(p)
+            elif tp is np.ndarray:
+                if p.ndim != 0 or p.dtype != dt:
+                    return None
+                p = p[()]
+            elif type(p) is not dt.type:
+                return None
+            params.append(p)
+        if out is None:
+            out = np.empty_like(x)
+        else:
+            if type(out) is not np.ndarray or out.dtype != dt or out.shape != shape:
+                return None
+            fo = out.flags
+            if not (fo.writeable and fo.aligned):
+                return None
+            if not (fo.c_contiguous if order == "C" else fo.f_contiguous):
+                return None
+            for a in data:
+                if a is not out and np.may_share_memory(a, out):
+                    # exact aliasing (same start) is element-wise safe
+                    if a.__array_interface__["data"][0] != out.__array_interface__["data"][0]:
+                        return None
+        ensure_threads()
+        if get_num_threads() < 2:
+            return None
+        view = _FLOATS[dt]
+        flat = [a.ravel(order) for a in data]
+        oflat = out.ravel(order)
+        if view is not None:
+            flat = [a.view(view) for a in flat]
+            oflat = oflat.view(view)
+            params = [np.asarray(p, dt).view(view)[()] for p in params]
+        loop = prange_loop(self._kernel, self._nargs, view is not None)
+        if _state["serialize"]:
+            with _launch_lock:
+                loop(*flat, *params, oflat)
+        else:
+            loop(*flat, *params, oflat)
+        return out
+
+    def precompile(self, dtypes=(_F32, _F64, _F16)) -> None:
+        """Build the ufunc and compile the prange loops for *dtypes*."""
+        self.ufunc  # noqa: B018 (builds)
+        for dt in dtypes:
+            dt = np.dtype(dt)
+            half = dt == _F16
+            nbt = _build._NUMBA_TYPES[np.dtype(np.uint16) if half else dt]
+            arr = types.Array(nbt, 1, "C")
+            sig = (arr,) * self._ndata + (nbt,) * (self._nargs - self._ndata) + (arr,)
+            prange_loop(self._kernel, self._nargs, half).compile(sig)
+
+
+_MAX = {dt: float(np.finfo(dt).max) for dt in _FLOATS}
+
+_early_preload()
+
+
+def make(name: str) -> ParallelUfunc:
+    """The parallel-target object for public name *name*."""
+    from fastrelu._spec import resolve
+
+    spec, kind = resolve(name)
+    return ParallelUfunc(spec, kind, "parallel")
