@@ -119,35 +119,41 @@ class Activation:
 # --------------------------------------------------------------------------
 
 
-def _any(cond) -> bool:
+_PY_NUMBERS = (int, float)
+
+
+def _any(cond, *vals) -> bool:
+    """``cond`` holds anywhere (Python numbers fast, arrays with np.any)."""
+    if all(type(v) in _PY_NUMBERS for v in vals):
+        return bool(cond(*vals))
     try:
-        return bool(np.any(cond))
+        return bool(np.any(cond(*(np.asarray(v) for v in vals))))
     except Exception:  # a lazy duck array: cannot check without computing
         return False
 
 
 def _check_hardtanh(min_val, max_val):
-    if _any(np.greater(min_val, max_val)):
+    if _any(lambda lo, hi: lo > hi, min_val, max_val):
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
 
 
 def _check_celu(alpha):
-    if _any(np.equal(alpha, 0)):
+    if _any(lambda a: a == 0, alpha):
         raise ValueError("celu: alpha must not be 0 (ZeroDivisionError in x / alpha)")
 
 
 def _check_softplus(beta, threshold):
-    if _any(np.equal(beta, 0)):
+    if _any(lambda b: b == 0, beta):
         raise ValueError("softplus: beta must not be 0")
 
 
 def _check_squareplus(b):
-    if _any(np.less(b, 0)):
+    if _any(lambda b: b < 0, b):
         raise ValueError("squareplus: b must be >= 0")
 
 
 def _check_rrelu(lower, upper):
-    if _any(np.greater(lower, upper)):
+    if _any(lambda lo, hi: lo > hi, lower, upper):
         raise ValueError("rrelu: lower must not be greater than upper")
 
 
@@ -187,7 +193,7 @@ def _ref_gelu_tanh_grad(x):
     u = K.SQRT_2_OVER_PI * (x + K.GELU_TANH_C * x**3)
     s = _sig(2 * u)
     du = K.SQRT_2_OVER_PI * (1 + 3 * K.GELU_TANH_C * x**2)
-    return s + x * 2 * s * (1 - s) * du
+    return s + x * 2 * s * _sig(-2 * u) * du  # 1 - s without cancellation
 
 
 def _ref_mish(x):

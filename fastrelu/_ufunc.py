@@ -44,6 +44,10 @@ _HOST_TYPES = frozenset(
 )
 
 
+# np.exp's resolution for integer/bool inputs, by itemsize
+_INT_TO_FLOAT = {1: np.dtype(np.float16), 2: np.dtype(np.float32)}
+
+
 def _prelu_weight(x, weight, axis):
     """Reshape a PReLU weight (1 or C elements) to broadcast along *axis*."""
     w = weight
@@ -147,7 +151,7 @@ class Ufunc:
             if args is None:  # a variant handled the call
                 return kwargs
         elif self._nargs > self._ndata:
-            args = self._prepare(args)
+            args, kwargs = self._prepare(args, kwargs, True)
         x = args[0]
         if type(x) not in _HOST_TYPES and hasattr(x, "__cuda_array_interface__"):
             return self._to_cuda(args, kwargs)
@@ -217,19 +221,35 @@ class Ufunc:
         full = tuple(args[:nd]) + tuple(params)
         if self._is_prelu:
             full = full[:nd] + (_prelu_weight(full[0], full[nd], axis),)
-        return self._prepare(full), kwargs
+        return self._prepare(full, kwargs, False)
 
-    def _prepare(self, args):
-        """Validate scalar parameters and cast parameters to x's dtype."""
+    def _prepare(self, args, kwargs, positional):
+        """Validate scalar parameters and cast parameters to x's dtype.
+
+        Integer/bool ``x`` with parameters resolves as ``np.exp`` would
+        (int8/uint8/bool -> float16, int16/uint16 -> float32, wider ->
+        float64) instead of NumPy's promotion with a Python float (float64),
+        except for the integer-exact functions, which keep NumPy's rules.
+        """
         nd = self._ndata
         if self._check is not None:
             self._check(*args[nd:])
-        if self._is_prelu and getattr(args[nd], "ndim", 0) > 0 and args[nd].size != 1:
-            # positional fast path: still apply the channel layout
+        if positional and self._is_prelu and getattr(args[nd], "ndim", 0) == 1 and args[nd].size != 1:
+            # positional call: still apply the channel layout (axis 1)
             args = args[:nd] + (_prelu_weight(args[0], args[nd], 1),)
         dt = getattr(args[0], "dtype", None)
-        if getattr(dt, "kind", None) != "f":
-            return args
+        kind = getattr(dt, "kind", None)
+        if kind != "f":
+            if (
+                kind in ("b", "i", "u")
+                and not (self.kind == "forward" and self.spec.int_exact)
+                and "dtype" not in kwargs
+                and "signature" not in kwargs
+                and isinstance(dt, np.dtype)
+            ):
+                kwargs = dict(kwargs)
+                kwargs["dtype"] = _INT_TO_FLOAT.get(dt.itemsize, np.float64)
+            return args, kwargs
         out = None
         for i in range(nd, len(args)):
             p = args[i]
@@ -238,7 +258,7 @@ class Ufunc:
                 if out is None:
                     out = list(args)
                 out[i] = p.astype(dt)
-        return args if out is None else tuple(out)
+        return (args if out is None else tuple(out)), kwargs
 
     def _no_loop_error(self, args) -> TypeError:
         got = ", ".join(str(np.result_type(a) if not isinstance(a, Number) else type(a).__name__)
