@@ -39,20 +39,20 @@ import hashlib
 import platform
 import threading
 import types as pytypes
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core.caching import NullCache, make_library_cache
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic
-from numba.core.caching import NullCache, make_library_cache
 from numba.np.ufunc.ufuncbuilder import UFuncBuilder
 from numba.np.ufunc.wrappers import build_ufunc_wrapper
 
-__all__ = ["build_ufunc", "njit_kernel", "TARGET_OPTIONS", "UFUNC_OPTIONS", "f16_to_f32", "f32_to_f16"]
+__all__ = ["TARGET_OPTIONS", "UFUNC_OPTIONS", "build_ufunc", "f16_to_f32", "f32_to_f16", "njit_kernel"]
 
 #: Options every CPU compilation uses.  No fastmath: NaN/inf must survive.
 #: (The ufunc target always uses NumPy's error model: no ZeroDivisionError.)
@@ -179,6 +179,65 @@ def _source_hash() -> str:
 SOURCE_HASH = _source_hash()
 
 
+def _install_cache_lock() -> None:
+    """Serialise Numba cache reads/writes of fastrelu's entries across processes.
+
+    Numba's ``IndexDataCacheFile.save`` reads the index, picks the next free
+    data-file number and writes both without a lock: two processes compiling
+    different signatures of one function at the same time (pytest-xdist
+    workers, dask workers on a cold cache) can both pick ``.1.nbc`` and leave
+    an index that maps one signature to the other's machine code -- a
+    segfault on the next load.  We hold an advisory ``flock`` on a file beside
+    the index for the duration of each save/load/flush of entries whose name
+    carries :data:`SOURCE_HASH` (fastrelu's own); other Numba users are not
+    affected.  On platforms without ``fcntl`` nothing changes.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    import os
+    from contextlib import contextmanager
+
+    from numba.core.caching import IndexDataCacheFile
+
+    if getattr(IndexDataCacheFile, "_fastrelu_locked", False):
+        return
+
+    @contextmanager
+    def locked(self):
+        if SOURCE_HASH not in self._index_name:
+            yield
+            return
+        try:
+            os.makedirs(self._cache_path, exist_ok=True)
+            fh = open(self._index_path + ".lock", "a")
+        except OSError:  # read-only cache location: numba will not write either
+            yield
+            return
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def wrap(method):
+        def locked_method(self, *args):
+            with locked(self):
+                return method(self, *args)
+
+        locked_method.__name__ = method.__name__
+        return locked_method
+
+    for name in ("save", "load", "flush"):
+        setattr(IndexDataCacheFile, name, wrap(getattr(IndexDataCacheFile, name)))
+    IndexDataCacheFile._fastrelu_locked = True
+
+
+_install_cache_lock()
+
+
 def cacheable(fn: Callable, name: str | None = None, **bind) -> Callable:
     """A copy of *fn* whose qualified name carries :data:`SOURCE_HASH`.
 
@@ -247,8 +306,10 @@ def _trampoline() -> int:
     args, dims, steps, data = fn.args
     info = b.bitcast(data, i64.as_pointer())
     inner = b.inttoptr(b.load(info), loopty.as_pointer())
-    nin = b.trunc(b.load(b.gep(info, [ir.Constant(i64, 1)])), intp) if intp.width < 64 else b.load(
-        b.gep(info, [ir.Constant(i64, 1)])
+    nin = (
+        b.trunc(b.load(b.gep(info, [ir.Constant(i64, 1)])), intp)
+        if intp.width < 64
+        else b.load(b.gep(info, [ir.Constant(i64, 1)]))
     )
     osize = b.load(b.gep(info, [ir.Constant(i64, 2)]))
     ostep = b.load(b.gep(steps, [nin]))
@@ -293,9 +354,7 @@ def _loop_pointer(cres, sig, py_func) -> tuple[int, object]:
     name = "__ufunc__." + cres.fndesc.llvm_func_name
     lib = cache.load_overload(sig, ctx)
     if lib is None:
-        info = build_ufunc_wrapper(
-            cres.library, ctx, cres.fndesc.llvm_func_name, sig, cres.objectmode, cres
-        )
+        info = build_ufunc_wrapper(cres.library, ctx, cres.fndesc.llvm_func_name, sig, cres.objectmode, cres)
         lib = info.library
         lib.enable_object_caching()
         lib.get_pointer_to_function(info.name)  # finalize
@@ -394,7 +453,9 @@ def build_ufunc(
             keep.append((cres.library, cres.environment, lib))
         n = len(ptrs)
         funcs = (ctypes.c_void_p * n)(*([tramp] * n))
-        infos = [(ctypes.c_int64 * 3)(p, nin, np.dtype(d).itemsize) for p, d in zip(ptrs, dtypes)]
+        infos = [
+            (ctypes.c_int64 * 3)(p, nin, np.dtype(d).itemsize) for p, d in zip(ptrs, dtypes, strict=True)
+        ]
         data = (ctypes.c_void_p * n)(*[ctypes.addressof(i) for i in infos])
         tys = (ctypes.c_char * len(typenums))(*[bytes([t]) for t in typenums])
         cname = ctypes.create_string_buffer(name.encode())

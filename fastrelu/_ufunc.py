@@ -39,8 +39,26 @@ UFUNC_KWARGS = frozenset({"out", "where", "casting", "order", "dtype", "subok", 
 
 # Types that can never be GPU arrays: skip the __cuda_array_interface__ probe.
 _HOST_TYPES = frozenset(
-    {np.ndarray, float, int, bool, np.float16, np.float32, np.float64, np.int8, np.int16,
-     np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_, list, tuple}
+    {
+        np.ndarray,
+        float,
+        int,
+        bool,
+        np.float16,
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.bool_,
+        list,
+        tuple,
+    }
 )
 
 
@@ -261,12 +279,12 @@ class Ufunc:
         return (args if out is None else tuple(out)), kwargs
 
     def _no_loop_error(self, args) -> TypeError:
-        got = ", ".join(str(np.result_type(a) if not isinstance(a, Number) else type(a).__name__)
-                        for a in args)
+        got = ", ".join(
+            str(np.result_type(a) if not isinstance(a, Number) else type(a).__name__) for a in args
+        )
         supported = ", ".join(str(d) for d in self.supported_dtypes)
         return TypeError(
-            f"ufunc '{self.__name__}' does not support the input types ({got}); "
-            f"supported dtypes: {supported}"
+            f"ufunc '{self.__name__}' does not support the input types ({got}); supported dtypes: {supported}"
         )
 
     def _to_cuda(self, args, kwargs):

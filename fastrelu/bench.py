@@ -1,0 +1,977 @@
+"""Benchmarks people can trust: shared pieces and the ``python -m fastrelu bench`` command.
+
+This module is the one place that defines *what* is measured, and is used by
+all three benchmark front ends:
+
+* ``python -m fastrelu bench`` (:func:`main`): a quick table, JSON, Markdown
+  and a plot, for people and for the README;
+* the asv suite in ``benchmarks/`` (history and regressions);
+* the pytest-benchmark suite in ``tests/bench/`` (``--benchmark-compare``).
+
+What is measured
+----------------
+* Inputs: ``x ~ 2 * N(0, 1)`` (a typical pre-activation: both branches of every
+  piecewise function taken, in random order), ``g ~ N(0, 1)``; for
+  ``*_grad_from_output`` the first operand is ``y = f(x)``.  Parameters are the
+  row's defaults (``test_params`` for required ones), passed positionally.
+* Every call writes into a preallocated ``out=`` array, for fastrelu and for
+  NumPy alike, so allocation is not part of the throughput numbers (the asv
+  ``Memory`` benchmark measures allocation separately).
+* The NumPy baseline is the best NumPy expression we know for the function
+  (:data:`NUMPY_BASELINES`): in-place, fewest passes, ``np.maximum(x, 0, out=o)``
+  for relu, ``np.clip`` for relu6/hardtanh, ``scipy.special`` ufuncs for
+  erfc/expit.  Functions without a hand-written one use the row's float64
+  ``ref``/``ref_grad`` expression (:func:`numpy_baseline` says which).
+* The copy ceiling is ``np.copyto(o, x)`` (one thread) and a Numba ``prange``
+  copy (all threads): no elementwise function that reads ``x`` and writes ``o``
+  can beat the memory bandwidth these reach.
+* Throughput counts bytes moved: every array operand read once plus the output
+  written once (``2 * itemsize`` per element for a forward call, ``3 *``
+  for a gradient).  The "ceiling" column divides by the copy's throughput at the
+  same dtype and size (np.copyto for ``cpu``/``numpy``, the faster of the two
+  copies for ``parallel``).
+* Timing: each point is calibrated to run ``>= --time`` seconds per sample,
+  the best of several samples is reported (``timeit`` practice; the median is
+  kept in ``--json``).  The first call of each function (JIT compile or on-disk
+  cache load) is reported separately, never mixed into the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib
+import json
+import math
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "NUMPY_BASELINES",
+    "BenchCase",
+    "copy_ceiling",
+    "environment",
+    "function_names",
+    "main",
+    "make_case",
+    "measure",
+    "numpy_baseline",
+    "run",
+]
+
+#: the functions ``python -m fastrelu bench`` measures by default (forward and
+#: gradient of the cheapest piecewise function and of the common smooth ones)
+DEFAULT_NAMES = ("relu", "relu_grad", "leaky_relu", "elu", "silu")
+DEFAULT_SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
+QUICK_SIZES = (10**3, 10**5, 10**6)
+DEFAULT_DTYPES = ("float32",)
+DEFAULT_TARGETS = ("cpu", "parallel")
+REFERENCE_TARGETS = ("numpy",)
+COPY_TARGETS = ("np.copyto", "numba prange")
+#: elements of the first call of each function (reported as compile/cache-load time)
+FIRST_CALL_SIZE = 1 << 17
+
+MARK_START = "<!-- fastrelu-bench:start -->"
+MARK_END = "<!-- fastrelu-bench:end -->"
+
+# --------------------------------------------------------------------------
+# the best NumPy expressions (baselines)
+# --------------------------------------------------------------------------
+
+
+def _expit(x, out):
+    from scipy.special import expit
+
+    return expit(x, out=out)
+
+
+def _erfc(x, out):
+    from scipy.special import erfc
+
+    return erfc(x, out=out)
+
+
+def _np_relu(x, out):
+    return np.maximum(x, 0, out=out)
+
+
+def _np_leaky(x, a, out):
+    # a*x <= x exactly where x >= 0 (for 0 <= a <= 1): two passes, no mask
+    np.multiply(x, a, out=out)
+    return np.maximum(x, out, out=out)
+
+
+def _np_rrelu(x, lo, hi, out):
+    return _np_leaky(x, (lo + hi) / 2, out)
+
+
+def _np_threshold(x, th, v, out):
+    np.copyto(out, x)
+    np.copyto(out, v, where=np.less_equal(x, th))
+    return out
+
+
+def _np_clip06(x, out):
+    return np.clip(x, 0, 6, out=out)
+
+
+def _np_hardtanh(x, lo, hi, out):
+    return np.clip(x, lo, hi, out=out)
+
+
+def _np_elu(x, a, out):
+    np.minimum(x, 0, out=out)
+    np.expm1(out, out=out)
+    np.multiply(out, a, out=out)
+    np.copyto(out, x, where=np.greater(x, 0))
+    return out
+
+
+def _np_selu(x, out):
+    from fastrelu._kernels import SELU_ALPHA, SELU_SCALE
+
+    _np_elu(x, SELU_ALPHA, out)
+    return np.multiply(out, SELU_SCALE, out=out)
+
+
+def _np_celu(x, a, out):
+    np.minimum(x, 0, out=out)
+    np.divide(out, a, out=out)
+    np.expm1(out, out=out)
+    np.multiply(out, a, out=out)
+    np.copyto(out, x, where=np.greater(x, 0))
+    return out
+
+
+def _np_gelu(x, out):
+    np.multiply(x, -1 / math.sqrt(2.0), out=out)
+    _erfc(out, out)
+    np.multiply(out, x, out=out)
+    return np.multiply(out, 0.5, out=out)
+
+
+def _np_gelu_tanh(x, out):
+    # x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)  ==  x/2 (1 + tanh u)
+    np.multiply(x, x, out=out)
+    np.multiply(out, 0.044715, out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, x, out=out)
+    np.multiply(out, 2 * math.sqrt(2 / math.pi), out=out)
+    _expit(out, out)
+    return np.multiply(out, x, out=out)
+
+
+def _np_silu(x, out):
+    _expit(x, out)
+    return np.multiply(out, x, out=out)
+
+
+def _np_mish(x, out):
+    np.logaddexp(0, x, out=out)
+    np.tanh(out, out=out)
+    return np.multiply(out, x, out=out)
+
+
+def _np_softplus(x, beta, threshold, out):
+    bx = x if beta == 1 else np.multiply(x, beta)
+    np.logaddexp(0, bx, out=out)
+    if beta != 1:
+        np.divide(out, beta, out=out)
+    np.copyto(out, x, where=np.greater(bx, threshold))
+    return out
+
+
+def _np_hardsigmoid(x, out):
+    np.add(x, 3, out=out)
+    np.clip(out, 0, 6, out=out)
+    return np.divide(out, 6, out=out)
+
+
+def _np_hardswish(x, out):
+    np.add(x, 3, out=out)
+    np.clip(out, 0, 6, out=out)
+    np.multiply(out, x, out=out)
+    return np.divide(out, 6, out=out)
+
+
+def _np_squareplus(x, b, out):
+    np.multiply(x, x, out=out)
+    np.add(out, b, out=out)
+    np.sqrt(out, out=out)
+    np.add(out, x, out=out)
+    return np.multiply(out, 0.5, out=out)
+
+
+def _np_step_grad(x, g, out):
+    return np.multiply(g, np.greater(x, 0), out=out)
+
+
+def _np_leaky_grad(x, g, a, out):
+    np.multiply(g, a, out=out)
+    np.copyto(out, g, where=np.greater(x, 0))
+    return out
+
+
+def _np_rrelu_grad(x, g, lo, hi, out):
+    return _np_leaky_grad(x, g, (lo + hi) / 2, out)
+
+
+def _np_threshold_grad(x, g, th, out):
+    return np.multiply(g, np.greater(x, th), out=out)
+
+
+def _np_relu6_grad(x, g, out):
+    return np.multiply(g, np.greater(x, 0) & np.less(x, 6), out=out)
+
+
+def _np_hardtanh_grad(x, g, lo, hi, out):
+    return np.multiply(g, np.greater(x, lo) & np.less(x, hi), out=out)
+
+
+def _np_elu_grad(x, g, a, out):
+    np.minimum(x, 0, out=out)
+    np.exp(out, out=out)
+    np.multiply(out, a, out=out)
+    np.multiply(out, g, out=out)
+    np.copyto(out, g, where=np.greater(x, 0))
+    return out
+
+
+def _np_elu_grad_from_output(y, g, a, out):
+    np.add(y, a, out=out)
+    np.multiply(out, g, out=out)
+    np.copyto(out, g, where=np.greater(y, 0))
+    return out
+
+
+def _np_silu_grad(x, g, out):
+    s = _expit(x, None)
+    np.subtract(1, s, out=out)
+    np.multiply(out, x, out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, s, out=out)
+    return np.multiply(out, g, out=out)
+
+
+#: name -> the best NumPy expression, ``f(*operands, *params, out)``
+NUMPY_BASELINES: dict[str, Callable] = {
+    "relu": _np_relu,
+    "leaky_relu": _np_leaky,
+    "prelu": _np_leaky,
+    "rrelu": _np_rrelu,
+    "threshold": _np_threshold,
+    "relu6": _np_clip06,
+    "hardtanh": _np_hardtanh,
+    "elu": _np_elu,
+    "selu": _np_selu,
+    "celu": _np_celu,
+    "gelu": _np_gelu,
+    "gelu_tanh": _np_gelu_tanh,
+    "silu": _np_silu,
+    "mish": _np_mish,
+    "softplus": _np_softplus,
+    "hardsigmoid": _np_hardsigmoid,
+    "hardswish": _np_hardswish,
+    "squareplus": _np_squareplus,
+    "relu_grad": _np_step_grad,
+    "relu_grad_from_output": _np_step_grad,
+    "leaky_relu_grad": _np_leaky_grad,
+    "leaky_relu_grad_from_output": _np_leaky_grad,
+    "prelu_grad": _np_leaky_grad,
+    "rrelu_grad": _np_rrelu_grad,
+    "threshold_grad": _np_threshold_grad,
+    "relu6_grad": _np_relu6_grad,
+    "hardtanh_grad": _np_hardtanh_grad,
+    "elu_grad": _np_elu_grad,
+    "elu_grad_from_output": _np_elu_grad_from_output,
+    "silu_grad": _np_silu_grad,
+}
+
+
+def numpy_baseline(name: str) -> tuple[Callable, str]:
+    """``(f(*operands, *params, out), how)`` for public function *name*.
+
+    *how* is ``"best"`` for a hand-written expression from
+    :data:`NUMPY_BASELINES`, ``"ref"`` for one derived from the table row's
+    float64 reference (``ref`` for a forward, ``g * ref_grad(x)`` for a
+    gradient).
+    """
+    if name in NUMPY_BASELINES:
+        return NUMPY_BASELINES[name], "best"
+    from fastrelu._spec import resolve
+
+    spec, kind = resolve(name)
+    if kind == "forward" and spec.ref is not None:
+        ref = spec.ref
+
+        def from_ref(x, *rest):
+            *params, out = rest
+            np.copyto(out, ref(x, *params), casting="same_kind")
+            return out
+
+        return from_ref, "ref"
+    if kind == "grad" and spec.ref_grad is not None:
+        ref_grad = spec.ref_grad
+        fwd_params = [p.name for p in spec.params]
+        grad_params = [p.name for p in spec.grad_param_list]
+        defaults = spec.defaults()
+
+        def from_ref_grad(x, g, *rest):
+            *params, out = rest
+            given = dict(zip(grad_params, params, strict=True))
+            full = [given.get(n, defaults[n]) for n in fwd_params]
+            return np.multiply(g, ref_grad(x, *full), out=out, casting="same_kind")
+
+        return from_ref_grad, "ref"
+    raise LookupError(f"no NumPy baseline for {name!r}: add one to fastrelu.bench.NUMPY_BASELINES")
+
+
+# --------------------------------------------------------------------------
+# inputs and calls
+# --------------------------------------------------------------------------
+
+
+def function_names(kind: str | None = None) -> list[str]:
+    """Public function names from the table (``kind``: forward, grad or None)."""
+    from fastrelu._spec import public_names, resolve
+
+    names = public_names()
+    if kind is None:
+        return names
+    if kind == "forward":
+        return [n for n in names if resolve(n)[1] == "forward"]
+    return [n for n in names if resolve(n)[1] != "forward"]
+
+
+def _expand_names(spec: str) -> list[str]:
+    """``relu,gelu`` / ``all`` / ``forward`` / ``grad`` / ``piecewise`` / ``smooth``."""
+    from fastrelu._spec import BY_NAME, resolve
+
+    out: list[str] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if item == "all":
+            new = function_names()
+        elif item in ("forward", "grad"):
+            new = function_names(item)
+        elif item in ("piecewise", "smooth"):
+            new = [n for n in function_names("forward") if BY_NAME[n].family == item]
+        else:
+            try:
+                resolve(item)
+            except KeyError:
+                raise SystemExit(f"fastrelu bench: unknown function {item!r}") from None
+            new = [item]
+        out.extend(n for n in new if n not in out)
+    return out
+
+
+class BenchCase:
+    """Operands, parameters and an ``out=`` array for one (function, dtype, size)."""
+
+    def __init__(self, name: str, dtype, size: int, seed: int = 0):
+        from fastrelu._spec import resolve
+
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        self.size = int(size)
+        spec, kind = resolve(name)
+        self.spec, self.kind = spec, kind
+        rng = np.random.default_rng(seed)
+        x = (2.0 * rng.standard_normal(self.size)).astype(self.dtype)
+        defaults = spec.defaults()
+        if kind == "forward":
+            self.params = tuple(defaults[p.name] for p in spec.params)
+            self.operands: tuple[np.ndarray, ...] = (x,)
+        else:
+            self.params = tuple(defaults[p.name] for p in spec.grad_param_list)
+            g = rng.standard_normal(self.size).astype(self.dtype)
+            if kind == "grad_from_output":
+                fwd = [defaults[p.name] for p in spec.params]
+                with np.errstate(all="ignore"):
+                    x = np.asarray(spec.ref(x.astype(np.float64), *fwd)).astype(self.dtype)
+            self.operands = (x, g)
+        self.out = np.empty(self.size, self.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes moved by one call: operands read + output written."""
+        return (len(self.operands) + 1) * self.size * self.dtype.itemsize
+
+    def args(self) -> tuple:
+        return self.operands + self.params
+
+    def call(self, target: str) -> Callable[[], object]:
+        """A zero-argument callable running one call on *target* (not yet warmed up)."""
+        args, out = self.args(), self.out
+        if target == "numpy":
+            fn, _ = numpy_baseline(self.name)
+            return lambda: fn(*args, out)
+        if target == "cuda":
+            from numba import cuda as nbcuda
+
+            f = getattr(importlib.import_module("fastrelu.cuda"), self.name)
+            dargs = tuple(nbcuda.to_device(a) for a in self.operands) + self.params
+            dout = nbcuda.device_array_like(out)
+
+            def run_cuda():
+                f(*dargs, out=dout)
+                nbcuda.synchronize()
+
+            return run_cuda
+        f = target_function(self.name, target)
+        return lambda: f(*args, out=out)
+
+
+def make_case(name: str, dtype="float32", size: int = 10**5, seed: int = 0) -> BenchCase:
+    return BenchCase(name, dtype, size, seed)
+
+
+def target_function(name: str, target: str):
+    """``fastrelu.<name>`` / ``fastrelu.parallel.<name>`` / ``fastrelu.cuda.<name>``."""
+    module = "fastrelu" if target == "cpu" else f"fastrelu.{target}"
+    return getattr(importlib.import_module(module), name)
+
+
+_prange_copy = None
+
+
+def _get_prange_copy():
+    global _prange_copy
+    if _prange_copy is None:
+        import numba
+
+        @numba.njit(parallel=True, cache=True)
+        def prange_copy(src, dst):  # pragma: no cover - compiled
+            for i in numba.prange(src.shape[0]):
+                dst[i] = src[i]
+
+        _prange_copy = prange_copy
+    return _prange_copy
+
+
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def copy_ceiling(method: str, x: np.ndarray, out: np.ndarray) -> Callable[[], object]:
+    """A zero-argument copy ``out[:] = x`` (``"np.copyto"`` or ``"numba prange"``)."""
+    if method == "np.copyto":
+        return lambda: np.copyto(out, x)
+    if method == "numba prange":
+        # copy the bits (Numba does not do float16 arithmetic on the CPU)
+        u = _UINT[x.dtype.itemsize]
+        src, dst = x.view(u), out.view(u)
+        f = _get_prange_copy()
+        return lambda: f(src, dst)
+    raise ValueError(f"unknown copy method {method!r}")
+
+
+def measure(
+    fn: Callable[[], object], min_time: float = 0.02, repeat: int = 5, budget: float | None = None
+) -> tuple[float, float]:
+    """(best, median) seconds per call of an already warmed-up *fn*.
+
+    Each sample runs *fn* enough times to last >= *min_time*; *repeat*
+    samples are taken, fewer (but at least 3) once *budget* seconds are spent.
+    """
+    perf = time.perf_counter
+    start = perf()
+    number = 1
+    while True:  # calibrate: a sample lasts >= min_time
+        t0 = perf()
+        for _ in range(number):
+            fn()
+        dt = perf() - t0
+        if dt >= min_time or number >= 1 << 24:
+            break
+        number = max(number * 2, int(number * min_time / max(dt, 1e-9) * 1.2))
+    samples = [dt / number]
+    while len(samples) < repeat:
+        if budget is not None and len(samples) >= 3 and perf() - start > budget:
+            break
+        t0 = perf()
+        for _ in range(number):
+            fn()
+        samples.append((perf() - t0) / number)
+    samples.sort()
+    return samples[0], samples[len(samples) // 2]
+
+
+def environment() -> dict:
+    """Versions, CPU, threading layer and thread count (after starting the pool)."""
+    import numba
+
+    from fastrelu._config import config
+
+    # start Numba's thread pool so the layer in use is known
+    a = np.zeros(16, np.uint8)
+    _get_prange_copy()(a, a.copy())
+    info = {k: v for k, v in config().items() if k != "built_ufuncs"}
+    try:
+        info["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:
+        info["numba_threading_layer"] = "none"
+    info["numba_threads"] = numba.get_num_threads()
+    info["processor"] = platform.processor() or platform.machine()
+    for mod in ("scipy", "torch"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            info[mod] = m.__version__
+    return info
+
+
+# --------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------
+
+
+def cuda_available() -> bool:
+    try:
+        from numba import cuda as nbcuda
+
+        return bool(nbcuda.is_available())
+    except Exception:
+        return False
+
+
+def run(
+    names: Sequence[str] = DEFAULT_NAMES,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    dtypes: Sequence[str] = DEFAULT_DTYPES,
+    targets: Sequence[str] = DEFAULT_TARGETS,
+    min_time: float = 0.02,
+    repeat: int = 5,
+    progress: Callable[[str], None] | None = None,
+    budget: float | None = 0.5,
+) -> dict:
+    """Measure; returns ``{"environment", "first_call", "results"}`` (see :func:`main`)."""
+    say = progress or (lambda _msg: None)
+    first_call: list[dict] = []
+    results: list[dict] = []
+    # 1. first calls: JIT compile or cache load, reported on their own (n = 2**17 is
+    #    above the parallel target's cut-over, so its multi-threaded kernels compile too)
+    first = {}
+    for name in names:
+        for target in targets:
+            say(f"first call {name} [{target}]")
+            case = first.get(name) or first.setdefault(name, BenchCase(name, "float32", FIRST_CALL_SIZE))
+            fn = case.call(target)
+            t0 = time.perf_counter()
+            fn()
+            first_call.append({"name": name, "target": target, "seconds": time.perf_counter() - t0})
+    say("environment")
+    env = environment()
+    # 2. throughput
+    for dtype in dtypes:
+        for size in sizes:
+            x = (2.0 * np.random.default_rng(0).standard_normal(size)).astype(dtype)
+            o = np.empty_like(x)
+            ceiling: dict[str, float] = {}
+            for method in COPY_TARGETS:
+                say(f"copy {method} {dtype} n={size}")
+                fn = copy_ceiling(method, x, o)
+                fn()
+                best, med = measure(fn, min_time, repeat, budget)
+                gbps = 2 * x.nbytes / best / 1e9
+                ceiling[method] = gbps
+                results.append(_record("copy", "copy", method, dtype, size, best, med, 2 * x.nbytes))
+            del x, o
+            for name in names:
+                case = BenchCase(name, dtype, size)
+                for target in (*targets, "numpy"):
+                    say(f"{name} [{target}] {dtype} n={size}")
+                    fn = case.call(target)
+                    fn()  # warm-up: touches out=, starts threads
+                    best, med = measure(fn, min_time, repeat, budget)
+                    results.append(_record(name, case.kind, target, dtype, size, best, med, case.nbytes))
+                del case
+            _ratios(results, dtype, size, ceiling)
+    return {"environment": env, "first_call": first_call, "results": results}
+
+
+def _record(name, kind, target, dtype, size, best, med, nbytes) -> dict:
+    return {
+        "name": name,
+        "kind": kind,
+        "target": target,
+        "dtype": str(np.dtype(dtype)),
+        "size": int(size),
+        "seconds": best,
+        "seconds_median": med,
+        "ns_per_element": best / size * 1e9,
+        "gbps": nbytes / best / 1e9,
+        "bytes": nbytes,
+    }
+
+
+def _ratios(results: list[dict], dtype, size, ceiling: dict[str, float]) -> None:
+    dtype = str(np.dtype(dtype))
+    rows = [r for r in results if r["dtype"] == dtype and r["size"] == size]
+    numpy_time = {r["name"]: r["seconds"] for r in rows if r["target"] == "numpy"}
+    for r in rows:
+        if r["kind"] == "copy":
+            continue
+        if r["name"] in numpy_time:
+            r["speedup_vs_numpy"] = numpy_time[r["name"]] / r["seconds"]
+        if r["target"] == "parallel":
+            r["ceiling_gbps"] = max(ceiling.values())
+        else:
+            r["ceiling_gbps"] = ceiling["np.copyto"]
+        r["fraction_of_ceiling"] = r["gbps"] / r["ceiling_gbps"]
+
+
+# --------------------------------------------------------------------------
+# output: table, markdown, plot
+# --------------------------------------------------------------------------
+
+_COLUMNS = ("function", "dtype", "size", "target", "time/call", "ns/elem", "GB/s", "× NumPy", "% of copy")
+
+
+def _fmt_time(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def _fmt_size(n: int) -> str:
+    e = round(math.log10(n)) if n > 0 else 0
+    return f"1e{e}" if n > 0 and 10**e == n else str(n)
+
+
+def _row_cells(r: dict) -> list[str]:
+    sp = r.get("speedup_vs_numpy")
+    frac = r.get("fraction_of_ceiling")
+    return [
+        r["name"] if r["kind"] != "copy" else "copy (ceiling)",
+        r["dtype"],
+        _fmt_size(r["size"]),
+        r["target"],
+        _fmt_time(r["seconds"]),
+        f"{r['ns_per_element']:.3g}",
+        f"{r['gbps']:.3g}",
+        "" if sp is None or r["target"] == "numpy" else f"{sp:.2f}",
+        "" if frac is None else f"{100 * frac:.0f}%",
+    ]
+
+
+def _env_line(env: dict) -> str:
+    return (
+        f"fastrelu {env.get('fastrelu')}, NumPy {env.get('numpy')}, Numba {env.get('numba')}, "
+        f"Python {env.get('python')}; {env.get('machine')} with {env.get('cpu_count')} CPUs; "
+        f"threading layer {env.get('numba_threading_layer')} ({env.get('numba_threads')} threads)"
+    )
+
+
+def _sorted_rows(results: list[dict]) -> list[dict]:
+    order = {"cpu": 0, "parallel": 1, "cuda": 2, "numpy": 3, "np.copyto": 4, "numba prange": 5}
+    names: list[str] = []
+    for r in results:
+        if r["name"] not in names:
+            names.append(r["name"])
+    return sorted(
+        results, key=lambda r: (names.index(r["name"]), r["dtype"], r["size"], order.get(r["target"], 9))
+    )
+
+
+def to_markdown(report: dict, command: str = "") -> str:
+    """The Markdown tables (summary at the largest size, then every point)."""
+    env, results = report["environment"], report["results"]
+    lines = [
+        f"<!-- generated by `{command or 'python -m fastrelu bench'}`: do not edit by hand -->",
+        "",
+        f"*{_env_line(env)}.*",
+        "",
+    ]
+    big = max(r["size"] for r in results)
+    summary = [r for r in results if r["size"] == big and r["kind"] != "copy" and r["target"] != "numpy"]
+    if summary:
+        lines += [
+            f"Throughput at n = {_fmt_size(big)} elements (× NumPy: speedup over the best NumPy "
+            "expression; % of copy: fraction of the memory-copy ceiling):",
+            "",
+            "| function | dtype | target | ns/elem | GB/s | × NumPy | % of copy |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for r in _sorted_rows(summary):
+            c = _row_cells(r)
+            lines.append(f"| `{c[0]}` | {c[1]} | {c[3]} | {c[5]} | {c[6]} | {c[7]} | {c[8]} |")
+        lines.append("")
+    lines += [
+        "<details><summary>Every point</summary>",
+        "",
+        "| " + " | ".join(_COLUMNS) + " |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in _sorted_rows(results):
+        lines.append("| " + " | ".join(_row_cells(r)) + " |")
+    lines += ["", "</details>", ""]
+    if report.get("first_call"):
+        fc = ", ".join(f"`{r['name']}` [{r['target']}] {r['seconds']:.2f} s" for r in report["first_call"])
+        lines += [f"First calls (JIT compile, or load from Numba's on-disk cache): {fc}.", ""]
+    return "\n".join(lines)
+
+
+def write_markdown(path: Path, text: str) -> None:
+    """Write *text* to *path*, between the bench markers if the file has them.
+
+    The markers must stand alone on their lines (so prose may mention them).
+    """
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        start = re.search(rf"^{re.escape(MARK_START)}[ \t]*$", old, re.M)
+        end = re.search(rf"^{re.escape(MARK_END)}[ \t]*$", old, re.M)
+        if start and end and start.end() < end.start():
+            new = f"{old[: start.end()]}\n{text.rstrip()}\n{old[end.start() :]}"
+            path.write_text(new, encoding="utf-8")
+            return
+        if old.strip() and not old.lstrip().startswith("<!-- generated by"):
+            raise SystemExit(
+                f"fastrelu bench: {path} exists and has no {MARK_START} ... {MARK_END} marker lines; "
+                "refusing to overwrite it"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def plot(report: dict, path: Path) -> None:
+    """Throughput (GB/s) vs size, one panel per (function, dtype)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = report["results"]
+    panels: list[tuple[str, str]] = []
+    for r in _sorted_rows(results):
+        if r["kind"] != "copy" and (r["name"], r["dtype"]) not in panels:
+            panels.append((r["name"], r["dtype"]))
+    ncol = min(3, len(panels)) or 1
+    nrow = math.ceil(len(panels) / ncol) or 1
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False, sharex=True)
+    styles = {"cpu": ("C0", "o"), "parallel": ("C1", "s"), "cuda": ("C2", "^")}
+    for ax, (name, dtype) in zip(axes.flat, panels, strict=False):
+        for target in ("cpu", "parallel", "cuda", "numpy"):
+            pts = sorted(
+                (r["size"], r["gbps"])
+                for r in results
+                if r["name"] == name and r["dtype"] == dtype and r["target"] == target
+            )
+            if not pts:
+                continue
+            xs, ys = zip(*pts, strict=True)
+            if target == "numpy":
+                ax.plot(xs, ys, "k--", lw=1.2, label="NumPy (best expr.)")
+            else:
+                color, marker = styles[target]
+                ax.plot(xs, ys, color=color, marker=marker, label=f"fastrelu [{target}]")
+        for method, style in (("np.copyto", ":"), ("numba prange", "-.")):
+            pts = sorted(
+                (r["size"], r["gbps"])
+                for r in results
+                if r["kind"] == "copy" and r["dtype"] == dtype and r["target"] == method
+            )
+            if pts:
+                xs, ys = zip(*pts, strict=True)
+                ax.plot(xs, ys, color="0.55", ls=style, lw=1.2, label=f"copy ceiling ({method})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{name} ({dtype})", fontsize=10)
+        ax.set_ylabel("GB/s")
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("elements")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
+    fig.suptitle(_env_line(report["environment"]), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _print_table(report: dict, console) -> None:
+    results = _sorted_rows(report["results"])
+    env = report["environment"]
+    if console is None:
+        print("  ".join(_COLUMNS))
+        for r in results:
+            print("  ".join(_row_cells(r)))
+        print(_env_line(env))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="fastrelu bench", caption=escape(_env_line(env)), header_style="bold")
+    for c in _COLUMNS:
+        table.add_column(c, justify="left" if c in ("function", "dtype", "target") else "right")
+    prev = None
+    for r in results:
+        key = (r["name"], r["dtype"])
+        if prev is not None and key != prev:
+            table.add_section()
+        prev = key
+        style = "dim" if r["target"] in ("numpy", "np.copyto", "numba prange") else None
+        table.add_row(*(escape(c) for c in _row_cells(r)), style=style)
+    console.print(table)
+    if report["first_call"]:
+        fc = ", ".join(f"{r['name']} [{r['target']}] {r['seconds']:.2f}s" for r in report["first_call"])
+        console.print(escape(f"first calls (compile or cache load): {fc}"))
+
+
+# --------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------
+
+
+def _csv(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return [int(float(s)) for s in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size list {text!r} (e.g. 1e3,1e5,1e7)") from None
+
+
+def build_parser(prog: str = "python -m fastrelu bench") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Time fastrelu against the best NumPy expression and the memory-copy ceiling.",
+    )
+    p.add_argument(
+        "--names",
+        default=",".join(DEFAULT_NAMES),
+        help="comma list of functions, or all/forward/grad/piecewise/smooth (default: %(default)s)",
+    )
+    p.add_argument("--sizes", type=_sizes, default=None, help="element counts, e.g. 1e3,1e5,1e7")
+    p.add_argument("--dtypes", default=",".join(DEFAULT_DTYPES), help="default: %(default)s")
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="cpu,parallel[,cuda] (default: cpu,parallel, plus cuda when a GPU is present)",
+    )
+    p.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} and shorter samples")
+    p.add_argument("--time", type=float, default=None, help="seconds per sample (default 0.02, quick 0.005)")
+    p.add_argument("--repeat", type=int, default=None, help="samples per point (default 5, quick 3)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds per point after which sampling stops at 3 samples (default 0.5, quick 0.2)",
+    )
+    p.add_argument("--json", metavar="PATH", type=Path, help="write every result and the environment")
+    p.add_argument(
+        "--markdown",
+        metavar="PATH",
+        type=Path,
+        help=f"write the tables; into an existing file only between {MARK_START} / {MARK_END}",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        type=Path,
+        default=Path("bench-out/fastrelu-bench.png"),
+        help="PNG of throughput vs size (default: %(default)s)",
+    )
+    p.add_argument("--no-plot", action="store_true")
+    return p
+
+
+def bench_main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    names = _expand_names(args.names)
+    dtypes = [str(np.dtype(d)) for d in _csv(args.dtypes)]
+    for d in dtypes:
+        if d not in ("float16", "float32", "float64"):
+            raise SystemExit(f"fastrelu bench: dtype must be float16, float32 or float64, got {d}")
+    sizes = args.sizes or list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    if args.targets is None:
+        targets = list(DEFAULT_TARGETS) + (["cuda"] if cuda_available() else [])
+    else:
+        targets = _csv(args.targets)
+    for t in targets:
+        if t not in ("cpu", "parallel", "cuda"):
+            raise SystemExit(f"fastrelu bench: unknown target {t!r} (cpu, parallel, cuda)")
+    min_time = args.time if args.time is not None else (0.005 if args.quick else 0.02)
+    repeat = args.repeat if args.repeat is not None else (3 if args.quick else 5)
+    budget = args.budget if args.budget is not None else (0.2 if args.quick else 0.5)
+    command = "python -m fastrelu bench " + " ".join(argv if argv is not None else sys.argv[2:])
+
+    npoints = len(names) * len(targets) + 1
+    npoints += len(dtypes) * len(sizes) * (len(COPY_TARGETS) + len(names) * (len(targets) + 1))
+    t_start = time.perf_counter()
+    try:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console()
+        if not console.is_terminal:  # logs and CI: do not squeeze the table into 80 columns
+            console = Console(width=150)
+    except ImportError:  # rich is in the [bench] extra: plain output without it
+        console = None
+    if console is not None:
+        with Progress(
+            TextColumn("[progress.description]{task.description:<44}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as prog:
+            task = prog.add_task("starting", total=npoints)
+
+            def say(msg: str) -> None:
+                prog.update(task, description=escape(msg), advance=1)
+
+            report = run(names, sizes, dtypes, targets, min_time, repeat, progress=say, budget=budget)
+    else:
+        report = run(
+            names,
+            sizes,
+            dtypes,
+            targets,
+            min_time,
+            repeat,
+            progress=lambda m: print(m, flush=True),
+            budget=budget,
+        )
+    report["command"] = command
+    report["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    report["wall_seconds"] = time.perf_counter() - t_start
+    _print_table(report, console)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.markdown:
+        write_markdown(args.markdown, to_markdown(report, command))
+        print(f"wrote {args.markdown}")
+    if not args.no_plot:
+        try:
+            plot(report, args.plot)
+            print(f"wrote {args.plot}")
+        except ImportError:
+            print("matplotlib is not installed: no plot (pip install 'fastrelu[bench]')", file=sys.stderr)
+    print(f"done in {report['wall_seconds']:.1f} s")
+    return 0
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """``python -m fastrelu.bench`` (the same as ``python -m fastrelu bench``)."""
+    return bench_main(None if argv is None else list(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
