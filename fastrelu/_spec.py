@@ -123,13 +123,15 @@ _PY_NUMBERS = (int, float)
 
 
 def _any(cond, *vals) -> bool:
-    """``cond`` holds anywhere (Python numbers fast, arrays with np.any)."""
+    """``cond`` holds anywhere (Python numbers fast, NumPy arrays with np.any).
+
+    Lazy duck arrays (dask, xarray) are not checked: that would compute them.
+    """
     if all(type(v) in _PY_NUMBERS for v in vals):
         return bool(cond(*vals))
-    try:
-        return bool(np.any(cond(*(np.asarray(v) for v in vals))))
-    except Exception:  # a lazy duck array: cannot check without computing
+    if not all(isinstance(v, (np.ndarray, np.generic, int, float)) for v in vals):
         return False
+    return bool(np.any(cond(*(np.asarray(v) for v in vals))))
 
 
 def _check_hardtanh(min_val, max_val):
