@@ -80,7 +80,9 @@ def make_doc(spec: Activation, kind: str, target: str) -> str:
     if kind == "forward":
         summary = spec.summary
         inputs = "x : array_like\n    Input (float16/32/64"
-        inputs += ", integer and bool kept exactly" if spec.int_exact else "; integers follow ``np.exp``'s rules"
+        inputs += (
+            ", integer and bool kept exactly" if spec.int_exact else "; integers follow ``np.exp``'s rules"
+        )
         inputs += ")."
         returns = f"y : ndarray or scalar\n    ``{spec.name}(x)``, dtype of ``x`` (scalar for scalar input)."
         body = f".. math:: {spec.math}"
