@@ -1,38 +1,867 @@
-"""Elementary functions used by the smooth kernels.
+"""Vectorisable elementary functions for the smooth kernels.
 
-Every function here follows the kernel rules of :mod:`fastrelu._kernels`
-(scalar, arithmetic and :mod:`math` only) and is ``register_jitable``, so it is
-callable from plain Python (the test oracle), from Numba CPU kernels and from
-CUDA kernels.
+Every public function here is a plain Python function (using :mod:`math`, in
+float64: the test oracle) with a Numba ``@overload`` that dispatches on the
+argument type to a float32 or a float64 implementation.  The compiled
+implementations
+
+* use only arithmetic, comparisons, ``abs``, ``math.sqrt``, bit casts and
+  fused multiply-add (LLVM intrinsics, so they compile for the CPU and CUDA
+  targets alike), no libm calls;
+* are branch-free (every ``a if c else b`` becomes a vector select), so the
+  loops that call them vectorise;
+* are inlined into the kernel loop: small helpers by LLVM, the large ones
+  (erfc/ndtr/npdf) by Numba (``_NUMBA_INLINE``), since a call left in the
+  loop body stops vectorisation; polynomials are unrolled Horner schemes with
+  constant coefficients (``_poly``, ``llvm.fmuladd``);
+* avoid 64-bit arithmetic shifts and int64 -> float64 conversions, which
+  AVX2 lacks (LLVM's cost model then refuses to vectorise float64 loops);
+* compute in the argument's precision: float32 constants for float32 (a Python
+  float literal would promote the whole computation to float64), with
+  polynomial degrees chosen per precision;
+* keep IEEE special values: NaN propagates, exp(-inf) = 0, exp(+inf) = inf,
+  expm1(-0.0) = -0.0, no overflow to NaN, subnormal results are not flushed.
+
+Kernels that need a constant in their argument's precision write
+``lit(x, 0.5)`` (float32 when ``x`` is float32), and ``lit_lo(x, hi, lo)`` for
+the low part of a double-word constant ``hi + lo``.
+
+Scaled variants ``exp_s``, ``exp_dw_s``, ``ndtr_s``, ``npdf_s`` return their
+value times 2**SCALE_EXP (64): kernels computing x * e**x and the like stay
+accurate where e**x alone would be subnormal, and multiply by ``UNSCALE``
+once at the end.
+
+Algorithms (error bounds measured by ``python -m fastrelu.accuracy``):
+
+* ``exp``: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, Taylor/minimax
+  polynomial, scaling by 2**n in two steps (exact for subnormal results);
+  ``exp_dw(h, l)`` = exp(h + l) for a double-word argument.
+* ``expm1``: same reduction, expm1(x) = 2 (s p + (s - 1/2)) with s = 2**(n-1),
+  p = expm1(r): a single rounding after the exact scalings.
+* ``log1p``: fdlibm's log1p (u = 1 + x, exponent split, s = f/(2+f) series,
+  correction term (x - (u - 1))/u).
+* ``erfc``/``ndtr``/``npdf``: fdlibm's piecewise rational approximations,
+  all pieces evaluated and selected; the Gaussian factor exp(-t**2) is
+  computed from an exact double-word square, and ``ndtr(x)`` (the normal CDF
+  Phi(x) = erfc(-x/sqrt2)/2) corrects for the rounding of -x/sqrt2 to first
+  order, so that the left tail keeps its relative accuracy.
 """
 
 from __future__ import annotations
 
 import math
+import types as pytypes
 
-from numba.extending import register_jitable
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, overload, register_jitable
+
+__all__ = [
+    "SCALE_EXP",
+    "UNSCALE",
+    "erf",
+    "erfc",
+    "exp",
+    "exp_dw",
+    "exp_dw_s",
+    "exp_s",
+    "expm1",
+    "fma",
+    "gelu_tanh_arg",
+    "lit",
+    "lit_lo",
+    "log1p",
+    "ndtr",
+    "ndtr_s",
+    "npdf",
+    "npdf_s",
+    "tanh",
+]
+
+# --------------------------------------------------------------------------
+# bit casts and fma (LLVM intrinsics: target independent)
+# --------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+def _bitcast_intrinsic(src, dst, irty):
+    @intrinsic
+    def cast(typingctx, v):
+        if v != src:
+            return None
+        sig = dst(src)
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], irty)
+
+        return sig, codegen
+
+    return cast
+
+
+_f32_bits = _bitcast_intrinsic(types.float32, types.int32, ir.IntType(32))
+_bits_f32 = _bitcast_intrinsic(types.int32, types.float32, ir.FloatType())
+_f64_bits = _bitcast_intrinsic(types.float64, types.int64, ir.IntType(64))
+_bits_f64 = _bitcast_intrinsic(types.int64, types.float64, ir.DoubleType())
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """Fused multiply-add a*b + c with a single rounding (llvm.fma)."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+    sig = a(a, a, a)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
+@intrinsic
+def _fmuladd(typingctx, a, b, c):
+    """a*b + c, fused where the target has fma (llvm.fmuladd: never a libm call)."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+    sig = a(a, a, a)
+
+    def codegen(context, builder, signature, args):
+        ty = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.fmuladd", [ty], ir.FunctionType(ty, [ty, ty, ty]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+def _poly(coeffs):
+    """A jitable Horner evaluation of *coeffs* (highest degree first), unrolled.
+
+    The coefficients are frozen into the generated function as constants (no
+    tuple indexing in the compiled code, which can keep loops from vectorising).
+    """
+    names = {f"c{k}": c for k, c in enumerate(coeffs)}
+    lines = ["def poly(r):", "    p = c0"]
+    lines += [f"    p = _fmuladd(p, r, c{k})" for k in range(1, len(coeffs))]
+    lines.append("    return p")
+    ns = {"_fmuladd": _fmuladd, **names}
+    exec("\n".join(lines), ns)
+    return register_jitable(ns["poly"])
+
+
+# Numba-level inlining: LLVM's inliner gives up on the larger helpers (ndtr,
+# erfc), and a call left in the loop body stops vectorisation.
+def _inline(fn):
+    """register_jitable(inline="always"), applied afresh to each function.
+
+    (A shared ``register_jitable(inline="always")`` decorator object inlines
+    only the first function it decorates: it pops ``inline`` from its kwargs.)
+    """
+    return register_jitable(inline="always")(fn)
+
+
+@_inline
+def _two_prod(a, b):
+    p = a * b
+    return p, _fma(a, b, -p)
+
+
+# --------------------------------------------------------------------------
+# constants in the argument's precision
+# --------------------------------------------------------------------------
+
+
+def fma(a, b, c):
+    """a*b + c rounded once in compiled code (Python: float64 a*b + c)."""
+    return a * b + c
+
+
+@overload(fma)
+def _ol_fma(a, b, c):
+    if isinstance(a, types.Float) and a == b == c:
+        return lambda a, b, c: _fma(a, b, c)
+    return lambda a, b, c: a * b + c  # mixed types: plain (promoting) arithmetic
+
+
+def lit(x, c):
+    """The constant *c* in the floating type of *x* (Python: *c* itself)."""
+    return c
+
+
+def lit_lo(x, hi, lo):
+    """Low part of the double-word constant hi + lo in the type of *x*."""
+    return lo
+
+
+def _is_f32(x):
+    return x == types.float32
+
+
+@overload(lit)
+def _ol_lit(x, c):
+    if _is_f32(x):
+        return lambda x, c: np.float32(c)
+    return lambda x, c: np.float64(c)
+
+
+@overload(lit_lo)
+def _ol_lit_lo(x, hi, lo):
+    if _is_f32(x):
+
+        def impl(x, hi, lo):
+            h = np.float32(hi)
+            return np.float32((np.float64(hi) - np.float64(h)) + np.float64(lo))
+
+        return impl
+    return lambda x, hi, lo: np.float64(lo)
+
+
+# --------------------------------------------------------------------------
+# per-precision implementations
+# --------------------------------------------------------------------------
+
+#: The ``*_s`` functions return their value times 2**SCALE_EXP: products
+#: such as x * e**x keep full precision where e**x alone would be subnormal,
+#: and the kernel scales back once at the end (a single rounding).
+SCALE_EXP = 64
+#: 2**-SCALE_EXP, the factor that undoes the scaling.
+UNSCALE = 2.0**-SCALE_EXP
+
+# fdlibm / musl coefficients (public domain, Sun Microsystems 1993)
+_ERF = dict(
+    erx=8.45062911510467529297e-01,
+    pp=(
+        -2.37630166566501626084e-05,
+        -5.77027029648944159157e-03,
+        -2.84817495755985104766e-02,
+        -3.25042107247001499370e-01,
+        1.28379167095512558561e-01,
+    ),
+    qq=(
+        -3.96022827877536812320e-06,
+        1.32494738004321644526e-04,
+        5.08130628187576562776e-03,
+        6.50222499887672944485e-02,
+        3.97917223959155352819e-01,
+        1.0,
+    ),
+    pa=(
+        -2.16637559486879084300e-03,
+        3.54783043256182359371e-02,
+        -1.10894694282396677476e-01,
+        3.18346619901161753674e-01,
+        -3.72207876035701323847e-01,
+        4.14856118683748331666e-01,
+        -2.36211856075265944077e-03,
+    ),
+    qa=(
+        1.19844998467991074170e-02,
+        1.36370839120290507362e-02,
+        1.26171219808761642112e-01,
+        7.18286544141962662868e-02,
+        5.40397917702171048937e-01,
+        1.06420880400844228286e-01,
+        1.0,
+    ),
+    ra=(
+        -9.81432934416914548592e00,
+        -8.12874355063065934246e01,
+        -1.84605092906711035994e02,
+        -1.62396669462573470355e02,
+        -6.23753324503260060396e01,
+        -1.05586262253232909814e01,
+        -6.93858572707181764372e-01,
+        -9.86494403484714822705e-03,
+    ),
+    sa=(
+        -6.04244152148580987438e-02,
+        6.57024977031928170135e00,
+        1.08635005541779435134e02,
+        4.29008140027567833386e02,
+        6.45387271733267880336e02,
+        4.34565877475229228821e02,
+        1.37657754143519042600e02,
+        1.96512716674392571292e01,
+        1.0,
+    ),
+    rb=(
+        0.0,
+        -4.83519191608651397019e02,
+        -1.02509513161107724954e03,
+        -6.37566443368389627722e02,
+        -1.60636384855821916062e02,
+        -1.77579549177547519889e01,
+        -7.99283237680523006574e-01,
+        -9.86494292470009928597e-03,
+    ),
+    sb=(
+        0.0,
+        -2.24409524465858183362e01,
+        4.74528541206955367215e02,
+        2.55305040643316442583e03,
+        3.19985821950859553908e03,
+        1.53672958608443695994e03,
+        3.25792512996573918826e02,
+        3.03380607434824582924e01,
+        1.0,
+    ),
+)
+
+# exp(r) - 1 - r = r**2 * P(r): float64 Taylor to r**13 (|r| <= ln2/2: error
+# 4e-18 relative); float32 Cephes expf minimax coefficients.
+_EXP_P64 = tuple(1.0 / math.factorial(k) for k in range(13, 1, -1))
+_EXP_P32 = (
+    1.9875691500e-4,
+    1.3981999507e-3,
+    8.3334519073e-3,
+    4.1665795894e-2,
+    1.6666665459e-1,
+    5.0000001201e-1,
+)
+
+# log(1+f) kernel (fdlibm Lg1..Lg7, musl logf Lg1..Lg4), odd/even split.
+_LG64 = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+_LG32 = (0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841)
+
+
+def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, split_mask, big):
+    """The globals of one precision's implementations (constants, helpers).
+
+    F, I: float and same-width int NumPy types; mbits: mantissa bits; bias:
+    exponent bias; ln2_hi: ln 2 with enough trailing zero bits that n*ln2_hi
+    is exact; exp_lo/exp_hi: clamp bounds for exp (beyond the underflow and
+    overflow thresholds); em1_lo: expm1 is -1 below; split_mask: clears the
+    low half of the mantissa (exact squares); big: |x| above which erfc and
+    its relatives have reached their limits.
+    """
+    f64 = F is np.float64
+    to_bits = _f64_bits if f64 else _f32_bits
+    from_bits = _bits_f64 if f64 else _bits_f32
+
+    ZERO, HALF, ONE, TWO = F(0.0), F(0.5), F(1.0), F(2.0)
+    LOG2E = F(1.4426950408889634)
+    LN2_HI = F(ln2_hi)
+    LN2 = F(0.6931471805599453)
+    SC = F(SCALE_EXP)  # the *_s functions return their value times 2**SC
+    LN2_LO = F(1.90821492927058770002e-10) if f64 else F(-2.12194440e-4)
+    SHIFT = F(1.5 * 2.0**mbits)
+    EXP_P = tuple(F(c) for c in exp_p)
+    EXP_LO, EXP_HI, EM1_LO = F(exp_lo), F(exp_hi), F(em1_lo)
+    MBITS, BIAS = I(mbits), I(bias)
+    SHIFT_BIAS = F(1.5 * 2.0**mbits + bias)
+    IONE = I(1)
+    LG = tuple(F(c) for c in lg)
+    SQRT1_2 = F(0.7071067811865476)  # hi part
+    SQRT1_2_LO = F((0.7071067811865476 - float(SQRT1_2)) - 4.833646656726457e-17)
+    TWO_OVER_SQRTPI = F(1.1283791670955126)
+    INV_SQRT_2PI = F(0.3989422804014327)
+    SPLIT_MASK = I(split_mask)
+    BIG = F(big)
+    c = {k: (F(v) if isinstance(v, float) else tuple(F(e) for e in v)) for k, v in _ERF.items()}
+    ERX, PP, QQ, PA, QA = (c[k] for k in ("erx", "pp", "qq", "pa", "qa"))
+    RA, SA, RB, SB = (c[k] for k in ("ra", "sa", "rb", "sb"))
+    ONE_M_ERX = F(1.0) - ERX
+    C0625 = F(0.5625)
+    C084, C125, C2857 = F(0.84375), F(1.25), F(1.0 / 0.35)
+    C025 = F(0.25)
+    # sqrt(2)/2 for the log reduction
+    if f64:
+        SQH_BITS = I(0x3FE6A09E667F3BCD)
+        ONE_BITS = I(0x3FF0000000000000)
+        MANT_MASK = I(0x000FFFFFFFFFFFFF)
+        EXP_MASK = I(0x7FF0000000000000)
+        SHIFT_BITS = I(0x4338000000000000)
+    else:
+        SQH_BITS = I(0x3F3504F3)
+        ONE_BITS = I(0x3F800000)
+        MANT_MASK = I(0x007FFFFF)
+        EXP_MASK = I(0x7F800000)
+        SHIFT_BITS = I(0x4B400000)
+    INF = F(np.inf)
+    NAN = F(np.nan)
+    p_exp = _poly(EXP_P)
+    p_pp, p_qq, p_pa, p_qa = _poly(PP), _poly(QQ), _poly(PA), _poly(QA)
+    p_ra, p_sa, p_rb, p_sb = _poly(RA), _poly(SA), _poly(RB), _poly(SB)
+    return {k: v for k, v in locals().items() if k.isupper() or k.startswith("p_") or k in _NS_NAMES}
+
+
+# The implementation templates below read these names from their globals;
+# ``_make`` instantiates the templates once per precision with a namespace
+# binding them to that precision's values (the placeholders keep linters
+# informed).  Module-level functions calling each other through globals,
+# unlike closures, are inlined by Numba (a call left in a loop body stops
+# vectorisation).
+_NS_NAMES = ("F", "I", "f64", "to_bits", "from_bits")
+F = I = f64 = to_bits = from_bits = None
+BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO = HALF = INF = None
+INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
+SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
+p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = None
+EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = None
+
+
+def pow2(n):
+    # 2**n for n in the normal exponent range, as a float
+    return from_bits(I((n + BIAS) << MBITS))
+
+
+def pow2f(kf):
+    # 2**kf for an integral float kf in the normal exponent range: only
+    # integer adds and a left shift (AVX2 has no 64-bit arithmetic shift
+    # and no int64 -> double conversion)
+    return from_bits(I((to_bits(kf + SHIFT) - SHIFT_BITS + BIAS) << MBITS))
+
+
+def reduce(x):
+    # n = round(x / ln2) as a float and as an integer (no float->int
+    # conversion: the integer is read from the bits of x*log2e + SHIFT).
+    t = x * LOG2E + SHIFT
+    kf = t - SHIFT
+    n = I(to_bits(t) - SHIFT_BITS)
+    return kf, n
+
+
+def exp_dw_sc(x, lo, sc):
+    # exp(x + lo) * 2**sc, |lo| <= ulp-ish of x (or small compared with 1);
+    # sc is 0 or SC (a constant: folded).  Below the underflow threshold of
+    # the scaled result the clamped argument gives 0 after rounding.
+    elo = EXP_LO - sc * LN2
+    out = x > EXP_HI or x < elo
+    hc = EXP_HI if x > EXP_HI else x
+    hc = elo if hc < elo else hc
+    lo = ZERO if out else lo  # saturated: the low part does not matter
+    kf, _ = reduce(hc)
+    hi = hc - kf * LN2_HI  # exact
+    lo2 = kf * LN2_LO - lo
+    r = hi - lo2
+    q = r * r * p_exp(r)
+    p = ONE + (hi + (q - lo2))
+    # 2**(n + sc) in two exact steps (subnormal results are rounded once)
+    kf = kf + sc
+    k1 = (kf * HALF + SHIFT) - SHIFT
+    return (p * pow2f(k1)) * pow2f(kf - k1)
+
+
+def exp_dw_(x, lo):
+    return exp_dw_sc(x, lo, ZERO)
+
+
+def exp_(x):
+    return exp_dw_sc(x, ZERO, ZERO)
+
+
+def exp_s_(x):
+    return exp_dw_sc(x, ZERO, SC)
+
+
+def exp_dw_s_(x, lo):
+    return exp_dw_sc(x, lo, SC)
+
+
+def expm1_(x):
+    xc = EXP_HI if x > EXP_HI else x
+    xc = EM1_LO if xc < EM1_LO else xc
+    kf, n = reduce(xc)
+    hi = xc - kf * LN2_HI
+    lo = kf * LN2_LO
+    r = hi - lo
+    q = r * r * p_exp(r)
+    p = hi + (q - lo)  # expm1(r)
+    s = pow2(n - IONE)
+    res = TWO * (s * p + (s - HALF))
+    return x if x == ZERO else res
+
+
+def log1p_(x):
+    u = ONE + x
+    ub = to_bits(u)
+    ib = ub + (ONE_BITS - SQH_BITS)
+    # exponent of u as a float without int -> float conversion or an
+    # arithmetic shift (the masked value is non-negative)
+    kb = I(I(ib & EXP_MASK) >> MBITS)
+    kf = from_bits(I(SHIFT_BITS + kb)) - SHIFT_BIAS
+    k = kf
+    m = from_bits(I((ib & MANT_MASK) + SQH_BITS))
+    f = m - ONE
+    # correction for the rounding of u = 1 + x
+    cor = (ONE - (u - x)) if k > 0 else (x - (u - ONE))
+    cor = cor / u
+    s = f / (TWO + f)
+    z = s * s
+    w = z * z
+    if f64:
+        t1 = w * (LG[1] + w * (LG[3] + w * LG[5]))
+        t2 = z * (LG[0] + w * (LG[2] + w * (LG[4] + w * LG[6])))
+    else:
+        t1 = w * (LG[1] + w * LG[3])
+        t2 = z * (LG[0] + w * LG[2])
+    R = t2 + t1
+    hfsq = HALF * f * f
+    res = kf * LN2_HI - ((hfsq - (s * (hfsq + R) + (kf * LN2_LO + cor))) - f)
+    res = x if x == ZERO else res
+    res = INF if x == INF else res
+    res = -INF if x == -ONE else res
+    return NAN if x < -ONE else res
+
+
+def tanh_(x):
+    a = abs(x)
+    e = expm1_(-TWO * a)
+    t = -e / (TWO + e)
+    t = -t if x < ZERO else t
+    return x if a == ZERO else t
+
+
+def erfc_pieces(th, tl, e, scale):
+    # erfc(th + tl) * scale, with e = exp(-(th + tl)**2) * scale computed by
+    # the caller (scale = 1 or 2**SC, exact).
+    # th is the rounded argument, tl a small correction (first order).
+    # Large |t|: erfc(|t|) = exp(-t**2) * exp(R/S - 0.5625) / |t|, with
+    # the Gaussian factor e passed in (from an exact square).
+    a = abs(th)
+    # piece A: |t| < 0.84375, erf(t) = t + t*y(t*t)
+    z = th * th
+    y = p_pp(z) / p_qq(z)
+    ea = ONE - (th + th * y)
+    eb = HALF - ((th - HALF) + th * y)
+    pa = eb if th >= C025 else ea
+    # piece B: 0.84375 <= |t| < 1.25
+    s = a - ONE
+    pq = p_pa(s) / p_qa(s)
+    pb = (ONE_M_ERX - pq) if th > ZERO else (ONE + (ERX + pq))
+    # piece C: |t| >= 1.25
+    s2 = ONE / (a * a)
+    use_b = a >= C2857
+    num = p_rb(s2) if use_b else p_ra(s2)
+    den = p_sb(s2) if use_b else p_sa(s2)
+    g = exp_dw_(num / den - C0625, ZERO) / a  # g(a) = erfc(a) exp(a*a)
+    # first-order corrections for the low part tl of the argument:
+    # erfc' = -2/sqrt(pi) exp(-t*t) and g' = 2 a g - 2/sqrt(pi)
+    tla = tl if th > ZERO else -tl
+    pc = e * (g + tla * (TWO * a * g - TWO_OVER_SQRTPI))
+    two = TWO * scale
+    pc = pc if th > ZERO else (two - pc)
+    pab = (pa if a < C084 else pb) * scale - tl * (TWO_OVER_SQRTPI * e)
+    res = pab if a < C125 else pc
+    res = (ZERO if th > ZERO else two) if a > BIG else res
+    return res
+
+
+def exp_neg_sq(x, scale_half, sc):
+    # exp(-x*x) (or exp(-x*x/2) when scale_half) * 2**sc from an exact square
+    xh = from_bits(I(to_bits(x) & SPLIT_MASK))
+    xl = x - xh
+    sh = xh * xh  # exact
+    sl = xl * (x + xh)  # x*x - xh*xh, rounded (small)
+    if scale_half:
+        sh = sh * HALF
+        sl = sl * HALF
+    return exp_dw_sc(-sh, -sl, sc)
+
+
+def erfc_(x):
+    xc = ZERO if abs(x) > BIG else x  # keep the square finite
+    e = exp_neg_sq(xc, False, ZERO)
+    r = erfc_pieces(x, ZERO, e, ONE)
+    return r
+
+
+def ndtr_sc(x, sc):
+    # Phi(x) * 2**sc = erfc(t)/2, t = -x/sqrt2 as a double-word th + tl
+    scale = pow2f(sc)
+    xc = ZERO if abs(x) > BIG else x
+    th, tl = _two_prod(-xc, SQRT1_2)
+    tl = tl - xc * SQRT1_2_LO
+    e = exp_neg_sq(xc, True, sc)  # exp(-t*t) = exp(-x*x/2), exact square
+    r = erfc_pieces(th, tl, e, scale)
+    r = HALF * r
+    r = r if x == x else x
+    return (scale if x > ZERO else ZERO) if abs(x) > BIG else r
+
+
+def ndtr_(x):
+    return ndtr_sc(x, ZERO)
+
+
+def ndtr_s_(x):
+    return ndtr_sc(x, SC)
+
+
+def npdf_sc(x, sc):
+    xc = ZERO if abs(x) > BIG else x
+    r = INV_SQRT_2PI * exp_neg_sq(xc, True, sc)
+    r = r if x == x else x
+    return ZERO if abs(x) > BIG else r
+
+
+def npdf_(x):
+    return npdf_sc(x, ZERO)
+
+
+def npdf_s_(x):
+    return npdf_sc(x, SC)
+
+
+_TEMPLATES = (
+    pow2,
+    pow2f,
+    reduce,
+    exp_dw_sc,
+    exp_dw_,
+    exp_,
+    exp_s_,
+    exp_dw_s_,
+    expm1_,
+    log1p_,
+    tanh_,
+    erfc_pieces,
+    exp_neg_sq,
+    erfc_,
+    ndtr_sc,
+    ndtr_,
+    ndtr_s_,
+    npdf_sc,
+    npdf_,
+    npdf_s_,
+)
+
+
+# Inlined by Numba (LLVM's inliner leaves these large bodies as calls, and a
+# call in a loop body stops vectorisation); the small helpers are left to
+# LLVM, which inlines them and compiles much faster.
+_NUMBA_INLINE = frozenset(
+    {"erfc_pieces", "erfc_", "ndtr_sc", "ndtr_", "ndtr_s_", "npdf_sc", "npdf_", "npdf_s_", "exp_neg_sq"}
+)
+
+
+def _make(*args):
+    """Instantiate the templates for one precision (see ``_constants``)."""
+    ns = dict(globals())
+    ns.update(_constants(*args))
+    for fn in _TEMPLATES:
+        deco = _inline if fn.__name__ in _NUMBA_INLINE else register_jitable
+        ns[fn.__name__] = deco(pytypes.FunctionType(fn.__code__, ns, fn.__name__))
+    return dict(
+        exp=ns["exp_"],
+        exp_dw=ns["exp_dw_"],
+        expm1=ns["expm1_"],
+        log1p=ns["log1p_"],
+        tanh=ns["tanh_"],
+        erfc=ns["erfc_"],
+        ndtr=ns["ndtr_"],
+        npdf=ns["npdf_"],
+        exp_s=ns["exp_s_"],
+        exp_dw_s=ns["exp_dw_s_"],
+        ndtr_s=ns["ndtr_s_"],
+        npdf_s=ns["npdf_s_"],
+    )
+
+
+_IMPL = {
+    types.float64: _make(
+        np.float64,
+        np.int64,
+        52,
+        1023,
+        6.93147180369123816490e-01,
+        _EXP_P64,
+        -746.0,
+        710.0,
+        -40.0,
+        _LG64,
+        -(1 << 27),
+        40.0,
+    ),
+    types.float32: _make(
+        np.float32, np.int32, 23, 127, 0.693359375, _EXP_P32, -104.0, 89.0, -20.0, _LG32, -(1 << 12), 15.0
+    ),
+}
+
+
+def _dispatch(name, nargs):
+    def pick(t):
+        if isinstance(t, types.Float) and t in _IMPL:
+            return _IMPL[t][name], None
+        if isinstance(t, (types.Integer, types.Float)):
+            return _IMPL[types.float64][name], np.float64
+        return None, None
+
+    if nargs == 1:
+
+        def ol1(x):
+            f, conv = pick(x)
+            if f is None or conv is None:
+                return f
+            return lambda x: f(np.float64(x))
+
+        return ol1
+
+    def ol2(x, lo):
+        f, conv = pick(x)
+        if f is None or conv is None:
+            return f
+        return lambda x, lo: f(np.float64(x), np.float64(lo))
+
+    return ol2
+
+
+# --------------------------------------------------------------------------
+# the public functions (Python versions are the float64 oracle)
+# --------------------------------------------------------------------------
+
+
 def exp(x):
-    return math.exp(x)
+    """e**x."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
-@register_jitable(inline="always")
+def exp_dw(x, lo):
+    """e**(x + lo) for a small correction lo."""
+    return exp(x) * (1.0 + lo)
+
+
+def _scale_up(v):
+    try:
+        return math.ldexp(v, SCALE_EXP)
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
+def exp_s(x):
+    """e**x * 2**SCALE_EXP (keeps e**x normal where it would be subnormal)."""
+    return _scale_up(exp(x))
+
+
+def exp_dw_s(x, lo):
+    """e**(x + lo) * 2**SCALE_EXP."""
+    return _scale_up(exp_dw(x, lo))
+
+
 def expm1(x):
-    return math.expm1(x)
+    """e**x - 1, accurate near 0."""
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return math.inf
 
 
-@register_jitable(inline="always")
 def log1p(x):
+    """log(1 + x), accurate near 0."""
     return math.log1p(x)
 
 
-@register_jitable(inline="always")
 def erfc(x):
+    """Complementary error function."""
     return math.erfc(x)
 
 
-@register_jitable(inline="always")
+def erf(x):
+    """Error function."""
+    return math.erf(x)
+
+
+def ndtr(x):
+    """Standard normal CDF Phi(x) = erfc(-x/sqrt2)/2."""
+    return 0.5 * math.erfc(-x * 0.7071067811865476)
+
+
+def npdf(x):
+    """Standard normal density exp(-x*x/2)/sqrt(2 pi)."""
+    return 0.3989422804014327 * math.exp(-0.5 * x * x)
+
+
+def ndtr_s(x):
+    """Phi(x) * 2**SCALE_EXP."""
+    return _scale_up(ndtr(x))
+
+
+def npdf_s(x):
+    """phi(x) * 2**SCALE_EXP."""
+    return _scale_up(npdf(x))
+
+
 def tanh(x):
+    """Hyperbolic tangent."""
     return math.tanh(x)
+
+
+for _name, _fn in (
+    ("exp", exp),
+    ("exp_dw", exp_dw),
+    ("expm1", expm1),
+    ("log1p", log1p),
+    ("erfc", erfc),
+    ("ndtr", ndtr),
+    ("npdf", npdf),
+    ("tanh", tanh),
+    ("exp_s", exp_s),
+    ("exp_dw_s", exp_dw_s),
+    ("ndtr_s", ndtr_s),
+    ("npdf_s", npdf_s),
+):
+    overload(_fn, inline="always")(_dispatch(_name, _fn.__code__.co_argcount))
+
+
+@overload(erf)
+def _ol_erf(x):
+    def impl(x):
+        return lit(x, 1.0) - erfc(x)
+
+    return impl
+
+
+# gelu_tanh argument v = 2u = x (A + B x**2), A = 2 sqrt(2/pi), B = A*0.044715,
+# returned as a double-word vh + vl (the sigmoid of v has condition number |v|).
+_GT_A = 1.5957691216057308
+_GT_A_LO = -9.96930880911092e-17
+_GT_B = 0.07135481627260025
+_GT_B_LO = -6.175149918155315e-19
+
+
+def gelu_tanh_arg(x):
+    """(vh, vl) with vh + vl = 2*sqrt(2/pi)*(x + 0.044715 x**3)."""
+    return x * (_GT_A + _GT_B * x * x), 0.0
+
+
+@overload(gelu_tanh_arg)
+def _ol_gelu_tanh_arg(x):
+    if _is_f32(x):
+
+        def impl32(x):
+            # |x| > 1e6: the sigmoid of v has saturated; clamping keeps the
+            # double-word finite (NaN passes through the comparisons)
+            xd = np.float64(x)
+            xd = 1e6 if xd > 1e6 else xd
+            xd = -1e6 if xd < -1e6 else xd
+            v = xd * (_GT_A + _GT_B * xd * xd)
+            vh = np.float32(v)
+            vl = np.float32(v - np.float64(vh))
+            return vh, vl
+
+        return impl32
+
+    def impl64(x):
+        x = 1e6 if x > 1e6 else x
+        x = -1e6 if x < -1e6 else x
+        x2h, x2l = _two_prod(x, x)
+        th, tl = _two_prod(_GT_B, x2h)
+        tl = tl + (_GT_B * x2l + _GT_B_LO * x2h)
+        sh = _GT_A + th  # TwoSum (|th| may exceed A)
+        bb = sh - _GT_A
+        sl = ((_GT_A - (sh - bb)) + (th - bb)) + (tl + _GT_A_LO)
+        vh, vl = _two_prod(x, sh)
+        vl = vl + x * sl
+        h = vh + vl
+        return h, vl - (h - vh)
+
+    return impl64

@@ -26,9 +26,14 @@ from numba.extending import register_jitable
 
 from fastrelu import _approx as ap
 
+
 # Helpers shared by several kernels must be jitable from any kernel:
 # ``register_jitable`` keeps them plain Python functions too (the oracle).
-_helper = register_jitable(inline="always")
+# (A fresh decorator per function: one shared ``register_jitable(inline=...)``
+# object pops ``inline`` from its kwargs and inlines only the first function.)
+def _helper(fn):
+    return register_jitable(inline="always")(fn)
+
 
 # --------------------------------------------------------------------------
 # constants
@@ -42,6 +47,7 @@ INV_SQRT_2PI = 0.3989422804014327
 SQRT_2_OVER_PI = 0.7978845608028654
 GELU_TANH_C = 0.044715
 INF = math.inf
+SQUAREPLUS_BIG = 2.0**60
 
 # --------------------------------------------------------------------------
 # piecewise linear
@@ -139,10 +145,10 @@ def hardswish(x):
     # return -0.0 directly so that x = -inf gives the limit, not NaN.
     if x <= -3.0:
         return -0.0
-    r = x + 3.0
-    if r > 6.0:
-        r = 6.0
-    return x * r / 6.0
+    if x >= 3.0:
+        # the identity: x * 6 / 6 would overflow to inf near the largest finite value
+        return x
+    return x * (x + 3.0) / 6.0
 
 
 def hardswish_grad(x, g):
@@ -155,7 +161,18 @@ def hardswish_grad(x, g):
 
 # --------------------------------------------------------------------------
 # exponential family
+#
+# The smooth kernels compute in their argument's precision: constants go
+# through ``ap.lit(x, c)`` (a bare Python float would promote float32 work to
+# float64), and the elementary functions of :mod:`fastrelu._approx` are
+# vectorisable polynomial implementations.  Gradient comments state S, the sum
+# of the magnitudes of the terms added (the accuracy test's rounding scale).
 # --------------------------------------------------------------------------
+
+# selu's lambda*alpha as a double-word constant (the product of the two
+# float64 parameters, exactly).
+SELU_LA_HI = 1.7580993408473766
+SELU_LA_LO = 5.75014648756476e-17
 
 
 def elu(x, alpha):
@@ -163,6 +180,7 @@ def elu(x, alpha):
 
 
 def elu_grad(x, g, alpha):
+    # S = |alpha e^x| (a product: no sum)
     return g * alpha * ap.exp(x) if x <= 0 else g
 
 
@@ -172,11 +190,18 @@ def elu_grad_from_output(y, g, alpha):
 
 
 def selu(x):
-    return SELU_SCALE * x if x > 0 else (SELU_SCALE * SELU_ALPHA) * ap.expm1(x)
+    if x > 0:
+        return ap.lit(x, SELU_SCALE) * x
+    e = ap.expm1(x)
+    return ap.lit(x, SELU_LA_HI) * e + ap.lit_lo(x, SELU_LA_HI, SELU_LA_LO) * e
 
 
 def selu_grad(x, g):
-    return g * (SELU_SCALE * SELU_ALPHA) * ap.exp(x) if x <= 0 else g * SELU_SCALE
+    # S = |lambda alpha e^x| (a product)
+    if x <= 0:
+        e = ap.exp(x)
+        return g * (ap.lit(x, SELU_LA_HI) * e + ap.lit_lo(x, SELU_LA_HI, SELU_LA_LO) * e)
+    return g * ap.lit(x, SELU_SCALE)
 
 
 def celu(x, alpha):
@@ -184,124 +209,180 @@ def celu(x, alpha):
 
 
 def celu_grad(x, g, alpha):
+    # S = |e^(x/alpha)| (a product)
     return g * ap.exp(x / alpha) if x <= 0 else g
 
 
 def softplus(x, beta, threshold):
+    # PyTorch's definition: x where beta*x > threshold, else
+    # log1p(exp(beta*x))/beta, evaluated as max(bx, 0) + log1p(exp(-|bx|)).
+    # (Main path unconditional, special cases selected at the end: branches
+    # around the main path make LLVM's cost model refuse to vectorise.)
     bx = x * beta
-    if bx > threshold:
-        return x
-    return ap.log1p(ap.exp(bx)) / beta
+    m = bx if bx > 0 else ap.lit(x, 0.0)
+    r = (m + ap.log1p(ap.exp(-abs(bx)))) / beta
+    return x if bx > threshold else r
 
 
 def softplus_grad(x, g, beta, threshold):
+    # sigmoid(beta x); S = |sigmoid(beta x)| (no cancelling sum)
     bx = x * beta
-    if bx > threshold:
-        return g
-    z = ap.exp(bx)
-    return g * z / (z + 1.0)
+    r = g * _sigmoid(bx)
+    return g if bx > threshold else r
 
 
 # --------------------------------------------------------------------------
 # sigmoid-weighted family (limits at +-inf instead of PyTorch's NaN)
+#
+# Left tails: x * e**x (and the like) is computed from ap.exp_s = e**x * 2**64,
+# which stays normal where e**x is subnormal, and scaled back by ap.UNSCALE
+# once at the end, so that subnormal results are rounded once instead of
+# losing the bits e**x lost.
 # --------------------------------------------------------------------------
 
 
 @_helper
 def _sigmoid(x):
-    # Stable logistic for any x.
-    if x >= 0:
-        return 1.0 / (1.0 + ap.exp(-x))
-    e = ap.exp(x)
-    return e / (1.0 + e)
+    # Stable logistic for any x, one exponential: e = exp(-|x|) <= 1.
+    e = ap.exp(-abs(x))
+    d = ap.lit(x, 1.0) / (ap.lit(x, 1.0) + e)
+    return d if x >= 0 else e * d
 
 
 def silu(x):
-    if x == -INF:
-        return -0.0
-    if x >= 0:
-        return x / (1.0 + ap.exp(-x))
-    e = ap.exp(x)
-    return x * e / (1.0 + e)
+    one = ap.lit(x, 1.0)
+    es = ap.exp_s(-abs(x))  # e * 2**64, e = exp(-|x|)
+    e = es * ap.lit(x, ap.UNSCALE)
+    d = one / (one + e)
+    rn = (x * es * d) * ap.lit(x, ap.UNSCALE)
+    r = x * d if x >= 0 else rn
+    return ap.lit(x, -0.0) if x == -INF else r
 
 
 def silu_grad(x, g):
-    if x == -INF:
-        return 0.0 * g
-    if x == INF:
-        return g
-    s = _sigmoid(x)
-    t = _sigmoid(-x)  # 1 - s without cancellation
-    return g * (s + x * s * t)
+    # s + x s (1 - s), s = sigmoid(x); S = |s| + |x s (1 - s)|
+    one = ap.lit(x, 1.0)
+    es = ap.exp_s(-abs(x))
+    e = es * ap.lit(x, ap.UNSCALE)
+    d = one / (one + e)
+    ed = e * d
+    eds = es * d
+    rp = d + x * d * ed  # x >= 0: s = d, 1 - s = e d
+    rn = (eds + x * eds * d) * ap.lit(x, ap.UNSCALE)  # x < 0: s = e d, 1 - s = d
+    r = g * (rp if x >= 0 else rn)
+    r = ap.lit(x, 0.0) * g if x == -INF else r
+    return g if x == INF else r
 
 
 def gelu(x):
-    # Exact (erf) form written with erfc: 0.5 x erfc(-x/sqrt2) keeps the left
-    # tail accurate where 0.5 x (1 + erf(x/sqrt2)) cancels to 0.
-    if x == -INF:
-        return -0.0
-    return 0.5 * x * ap.erfc(-x * INV_SQRT_2)
+    # Exact (erf) form x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2 evaluated by
+    # ap.ndtr_s (times 2**64: the left tail keeps its relative accuracy where
+    # Phi(x) is subnormal; the erf form 0.5 x (1 + erf(x/sqrt2)) cancels to 0).
+    p = ap.ndtr_s(x)
+    un = ap.lit(x, ap.UNSCALE)
+    r = (x * p) * un if x < 0 else x * (p * un)  # x * 2**64 may overflow
+    return ap.lit(x, -0.0) if x == -INF else r
 
 
 def gelu_grad(x, g):
-    if x == -INF:
-        return 0.0 * g
-    if x == INF:
-        return g
-    cdf = 0.5 * ap.erfc(-x * INV_SQRT_2)
-    pdf = INV_SQRT_2PI * ap.exp(-0.5 * x * x)
-    return g * (cdf + x * pdf)
+    # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)|
+    r = (ap.ndtr_s(x) + x * ap.npdf_s(x)) * ap.lit(x, ap.UNSCALE)
+    r = g * r
+    r = ap.lit(x, 0.0) * g if x == -INF else r
+    return g if x == INF else r
+
+
+@_helper
+def _sigmoid_dw(vh, vl):
+    # (sigmoid(v), sigmoid(-v)) for v = vh + vl, with e = exp(-|v|) taking the
+    # low part into account (sigmoid has condition number |v| in the tail).
+    e = ap.exp_dw(-abs(vh), -vl if vh >= 0 else vl)
+    one = ap.lit(vh, 1.0)
+    d = one / (one + e)
+    ed = e * d
+    return (d, ed) if vh >= 0 else (ed, d)
 
 
 def gelu_tanh(x):
     # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation on the left.
-    if x == -INF:
-        return -0.0
-    u = SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x)
-    return x * _sigmoid(2.0 * u)
+    # v = 2u as a double-word; for v < 0, sigmoid(v) = e d with e = exp(v)
+    # taken times 2**64 (ap.exp_dw_s) and scaled back once.
+    one = ap.lit(x, 1.0)
+    vh, vl = ap.gelu_tanh_arg(x)
+    es = ap.exp_dw_s(-abs(vh), -vl if vh >= 0 else vl)
+    e = es * ap.lit(x, ap.UNSCALE)
+    d = one / (one + e)
+    rn = (x * es * d) * ap.lit(x, ap.UNSCALE)
+    r = x * d if vh >= 0 else rn
+    return ap.lit(x, -0.0) if x == -INF else r
 
 
 def gelu_tanh_grad(x, g):
-    if x == -INF:
-        return 0.0 * g
-    if x == INF:
-        return g
-    x2 = x * x
-    u = SQRT_2_OVER_PI * (x + GELU_TANH_C * x2 * x)
-    s = _sigmoid(2.0 * u)
-    t = _sigmoid(-2.0 * u)
-    du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x2)
-    return g * (s + x * 2.0 * s * t * du)
+    # s + x s (1 - s) v', v = 2u, v' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2);
+    # S = |s| + |x s (1 - s) v'|
+    one = ap.lit(x, 1.0)
+    vh, vl = ap.gelu_tanh_arg(x)
+    es = ap.exp_dw_s(-abs(vh), -vl if vh >= 0 else vl)
+    e = es * ap.lit(x, ap.UNSCALE)
+    d = one / (one + e)
+    ed = e * d
+    eds = es * d
+    # |x| > 1e6: s (1 - s) is 0 and x * v' may overflow (0 * inf): clamp x
+    big = ap.lit(x, 1e6)
+    xc = big if x > big else x
+    xc = -big if xc < -big else xc
+    dv = ap.lit(x, 2.0 * SQRT_2_OVER_PI) + ap.lit(x, 6.0 * SQRT_2_OVER_PI * GELU_TANH_C) * (xc * xc)
+    xdv = xc * dv
+    rp = d + xdv * (d * ed)  # v >= 0: s = d, 1 - s = e d
+    rn = (eds + xdv * (eds * d)) * ap.lit(x, ap.UNSCALE)  # v < 0: s = e d, 1 - s = d
+    r = g * (rp if vh >= 0 else rn)
+    r = ap.lit(x, 0.0) * g if x == -INF else r
+    return g if x == INF else r
 
 
 @_helper
 def _tanh_softplus(x):
     # tanh(log1p(exp(x))) = n / (n + 2) with n = e^x (e^x + 2).
-    if x >= 20.0:
-        return 1.0
-    e = ap.exp(x)
-    n = e * (e + 2.0)
-    return n / (n + 2.0)
+    two = ap.lit(x, 2.0)
+    xc = ap.lit(x, 20.0) if x >= 20.0 else x  # keeps n finite
+    e = ap.exp(xc)
+    n = e * (e + two)
+    r = n / (n + two)
+    return ap.lit(x, 1.0) if x >= 20.0 else r
 
 
 def mish(x):
-    if x == -INF:
-        return -0.0
-    return x * _tanh_softplus(x)
+    # x n / (n + 2), n = e (e + 2), e = exp(x); from es = e * 2**64 so that
+    # the left tail (x e, subnormal) is rounded once.  x >= 20: t = 1.
+    two = ap.lit(x, 2.0)
+    xc = ap.lit(x, 20.0) if x >= 20.0 else x
+    es = ap.exp_s(xc)
+    e = es * ap.lit(x, ap.UNSCALE)
+    ns = es * (e + two)
+    n = ns * ap.lit(x, ap.UNSCALE)
+    r = (x * (ns / (n + two))) * ap.lit(x, ap.UNSCALE)
+    r = x if x >= 20.0 else r
+    return ap.lit(x, -0.0) if x == -INF else r
 
 
 def mish_grad(x, g):
-    if x == -INF:
-        return 0.0 * g
-    if x == INF:
-        return g
-    if x >= 20.0:
-        return g
-    e = ap.exp(x)
-    n = e * (e + 2.0)
-    t = n / (n + 2.0)
-    one_minus_t2 = 4.0 * (n + 1.0) / ((n + 2.0) * (n + 2.0))  # (1 - t)(1 + t)
-    return g * (t + x * _sigmoid(x) * one_minus_t2)
+    # t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x));
+    # S = |t| + |x sigmoid(x) (1 - t^2)|.  t and sigmoid(x) from es = e * 2**64
+    # (left tail), 1 - t^2 = 4 (n + 1) / (n + 2)^2 without cancellation.
+    one = ap.lit(x, 1.0)
+    two = ap.lit(x, 2.0)
+    xc = ap.lit(x, 20.0) if x >= 20.0 else x
+    es = ap.exp_s(xc)
+    e = es * ap.lit(x, ap.UNSCALE)
+    ns = es * (e + two)
+    n = ns * ap.lit(x, ap.UNSCALE)
+    n2 = n + two
+    ts = ns / n2
+    one_minus_t2 = ap.lit(x, 4.0) * (n + one) / (n2 * n2)  # (1 - t)(1 + t)
+    sigs = es / (one + e)
+    r = g * ((ts + x * sigs * one_minus_t2) * ap.lit(x, ap.UNSCALE))
+    r = ap.lit(x, 0.0) * g if x == -INF else r
+    return g if x >= 20.0 else r  # includes +inf
 
 
 # --------------------------------------------------------------------------
@@ -310,18 +391,28 @@ def mish_grad(x, g):
 
 
 def squareplus(x, b):
-    # (x + sqrt(x^2 + b)) / 2 without overflowing x^2 and without
-    # cancellation for x < 0, where it equals b / (2 (sqrt(x^2 + b) - x)).
-    s = math.hypot(x, math.sqrt(b))
-    if x >= 0:
-        return 0.5 * (x + s)
-    return 0.5 * b / (s - x)
+    # (x + sqrt(x^2 + b)) / 2 without overflowing x^2 (|x| > 2**60: the root
+    # is |x| to working precision for any b < 2**60) and without cancellation
+    # for x < -sqrt(b)/4, where it equals b / (2 (sqrt(x^2 + b) - x)).
+    big = abs(x) > ap.lit(x, SQUAREPLUS_BIG)
+    xs = ap.lit(x, 0.0) if big else x
+    s = math.sqrt(ap.fma(xs, xs, b))  # x^2 + b rounded once
+    s = abs(x) if big else s
+    half = ap.lit(x, 0.5)
+    # direct form where x + s cancels little (x >= -sqrt(b)/4: s/(x + s) <= 1.33)
+    if x >= 0 or ap.lit(x, 16.0) * (x * x) <= b:
+        return half * x + half * s
+    return half * b / (half * s - half * x) * half
 
 
 def squareplus_grad(x, g, b):
-    s = math.hypot(x, math.sqrt(b))
+    # (1 + x / sqrt(x^2 + b)) / 2.  x >= 0: S = 1 + x/s (no cancellation);
+    # x < 0 uses the cancellation-free b / (2 s (s - x)).
+    big = abs(x) > ap.lit(x, SQUAREPLUS_BIG)
+    xs = ap.lit(x, 0.0) if big else x
+    s = math.sqrt(xs * xs + b)
+    s = abs(x) if big else s
+    half = ap.lit(x, 0.5)
     if x >= 0:
-        if x == INF or s == 0.0:
-            return g if x == INF else 0.5 * g
-        return 0.5 * g * (1.0 + x / s)
-    return 0.5 * g * b / (s * (s - x))
+        return half * g * (ap.lit(x, 1.0) + x / s)
+    return half * g * b / (s * (s - x))

@@ -856,19 +856,19 @@ class CudaUfunc(Ufunc):
             args, kw = self._bind(args, kwargs)
             out = kw.get("out")
         elif self._nargs > self._ndata:
-            args = self._prepare(args)
+            args, _ = self._prepare(args, {}, True)
         return _launch(self, args, out, stream, copy_host)
 
-    def _prepare(self, args):
+    def _prepare(self, args, kwargs, positional):
         nd = self._ndata
         params = args[nd:]
         if self._check is not None and all(_is_scalar(p) for p in params):
             self._check(*params)
-        if self._is_prelu:
+        if positional and self._is_prelu:
             w = args[nd]
             if getattr(w, "ndim", 0) == 1 and w.shape[0] != 1:
                 args = (*args[:nd], _prelu_weight(args[0], w, 1))
-        return args
+        return args, kwargs
 
     def _to_cuda(self, args, kwargs):  # pragma: no cover - never reached: __call__ is overridden
         raise TypeError("internal: cuda routing loop")

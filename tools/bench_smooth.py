@@ -1,0 +1,280 @@
+# ruff: noqa: B023, E501  (timing lambdas are called inside the loop iteration that defines them)
+"""Throughput of the smooth activations (markdown table).
+
+Usage:  python tools/bench_smooth.py [--n 10000000] [--repeat 5] [--only gelu,silu]
+
+For each smooth forward and gradient, float32 and float64, N elements:
+fastrelu's single-thread ufunc (``_build.build_ufunc``), a prange loop over
+``_build.njit_kernel(kernel)`` (all cores), PyTorch CPU (if importable), a
+NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
+no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
+read + written.  Ratios: parallel vs torch and vs naive, single vs NumPy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numba
+import numpy as np
+import scipy.special as sc
+
+from fastrelu import _build, _kernels
+
+SQ2 = math.sqrt(2.0)
+S2P = math.sqrt(2.0 / math.pi)
+
+# name -> (extra params, numpy expression of x (and g), naive math scalar function)
+CASES = {
+    "elu": ((1.0,), lambda x: np.where(x > 0, x, np.expm1(x)), lambda x: x if x > 0 else math.expm1(x)),
+    "elu_grad": (
+        (1.0,),
+        lambda x, g: np.where(x > 0, g, g * np.exp(x)),
+        lambda x, g: g if x > 0 else g * math.exp(x),
+    ),
+    "selu": (
+        (),
+        lambda x: 1.0507 * np.where(x > 0, x, 1.6733 * np.expm1(x)),
+        lambda x: 1.0507 * (x if x > 0 else 1.6733 * math.expm1(x)),
+    ),
+    "selu_grad": (
+        (),
+        lambda x, g: g * np.where(x > 0, 1.0507, 1.7581 * np.exp(x)),
+        lambda x, g: g * (1.0507 if x > 0 else 1.7581 * math.exp(x)),
+    ),
+    "celu": ((1.0,), lambda x: np.where(x > 0, x, np.expm1(x)), lambda x: x if x > 0 else math.expm1(x)),
+    "celu_grad": (
+        (1.0,),
+        lambda x, g: np.where(x > 0, g, g * np.exp(x)),
+        lambda x, g: g if x > 0 else g * math.exp(x),
+    ),
+    "softplus": (
+        (1.0, 20.0),
+        lambda x: np.where(x > 20, x, np.logaddexp(x, 0)),
+        lambda x: x if x > 20 else max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+    ),
+    "softplus_grad": ((1.0, 20.0), lambda x, g: g * sc.expit(x), lambda x, g: g / (1.0 + math.exp(-x))),
+    "gelu": ((), lambda x: 0.5 * x * sc.erfc(-x / SQ2), lambda x: 0.5 * x * math.erfc(-x / SQ2)),
+    "gelu_grad": (
+        (),
+        lambda x, g: g * (0.5 * sc.erfc(-x / SQ2) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)),
+        lambda x, g: g * (0.5 * math.erfc(-x / SQ2) + x * math.exp(-0.5 * x * x) * 0.3989422804014327),
+    ),
+    "gelu_tanh": (
+        (),
+        lambda x: 0.5 * x * (1 + np.tanh(S2P * (x + 0.044715 * x**3))),
+        lambda x: 0.5 * x * (1 + math.tanh(S2P * (x + 0.044715 * x * x * x))),
+    ),
+    "gelu_tanh_grad": (
+        (),
+        lambda x, g: (
+            g
+            * (
+                0.5 * (1 + np.tanh(S2P * (x + 0.044715 * x**3)))
+                + 0.5 * x * (1 - np.tanh(S2P * (x + 0.044715 * x**3)) ** 2) * S2P * (1 + 3 * 0.044715 * x * x)
+            )
+        ),
+        lambda x, g: (
+            g
+            * (
+                0.5 * (1 + math.tanh(S2P * (x + 0.044715 * x * x * x)))
+                + 0.5
+                * x
+                * (1 - math.tanh(S2P * (x + 0.044715 * x * x * x)) ** 2)
+                * S2P
+                * (1 + 3 * 0.044715 * x * x)
+            )
+        ),
+    ),
+    "silu": ((), lambda x: x / (1 + np.exp(-x)), lambda x: x / (1.0 + math.exp(-x))),
+    "silu_grad": (
+        (),
+        lambda x, g: g * sc.expit(x) * (1 + x * (1 - sc.expit(x))),
+        lambda x, g: g * (1 / (1 + math.exp(-x))) * (1 + x * (1 - 1 / (1 + math.exp(-x)))),
+    ),
+    "mish": ((), lambda x: x * np.tanh(np.logaddexp(x, 0)), lambda x: x * math.tanh(math.log1p(math.exp(x)))),
+    "mish_grad": (
+        (),
+        lambda x, g: (
+            g * (np.tanh(np.logaddexp(x, 0)) + x * sc.expit(x) * (1 - np.tanh(np.logaddexp(x, 0)) ** 2))
+        ),
+        lambda x, g: (
+            g
+            * (
+                math.tanh(math.log1p(math.exp(x)))
+                + x / (1 + math.exp(-x)) * (1 - math.tanh(math.log1p(math.exp(x))) ** 2)
+            )
+        ),
+    ),
+    "squareplus": (
+        (4.0,),
+        lambda x: 0.5 * (x + np.sqrt(x * x + 4.0)),
+        lambda x: 0.5 * (x + math.sqrt(x * x + 4.0)),
+    ),
+    "squareplus_grad": (
+        (4.0,),
+        lambda x, g: g * 0.5 * (1 + x / np.sqrt(x * x + 4.0)),
+        lambda x, g: g * 0.5 * (1 + x / math.sqrt(x * x + 4.0)),
+    ),
+}
+
+
+def best(fn, repeat):
+    fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def prange_loop(kernel, nin):
+    k = _build.njit_kernel(kernel)
+    if nin == 1:
+
+        @numba.njit(parallel=True, error_model="numpy")
+        def run(x, out):
+            for i in numba.prange(x.size):
+                out[i] = k(x[i])
+    elif nin == 2:
+
+        @numba.njit(parallel=True, error_model="numpy")
+        def run(x, a, out):
+            for i in numba.prange(x.size):
+                out[i] = k(x[i], a[i])
+    elif nin == 3:
+
+        @numba.njit(parallel=True, error_model="numpy")
+        def run(x, a, b, out):
+            for i in numba.prange(x.size):
+                out[i] = k(x[i], a[i], b[i])
+    else:
+
+        @numba.njit(parallel=True, error_model="numpy")
+        def run(x, a, b, c, out):
+            for i in numba.prange(x.size):
+                out[i] = k(x[i], a[i], b[i], c[i])
+
+    return run
+
+
+def torch_fn(name):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    fwd = {
+        "elu": F.elu,
+        "selu": F.selu,
+        "celu": F.celu,
+        "softplus": F.softplus,
+        "gelu": F.gelu,
+        "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+        "silu": F.silu,
+        "mish": F.mish,
+    }
+    base = name.removesuffix("_grad")
+    if base not in fwd:
+        return None
+    if not name.endswith("_grad"):
+
+        def f(x, g, out):
+            with torch.no_grad():
+                return fwd[base](x)
+
+        return f
+    # the backward kernel alone (what fastrelu's gradient replaces)
+    bwd = {
+        "elu": lambda g, x: torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, x),
+        "selu": lambda g, x: torch.ops.aten.elu_backward(
+            g, 1.6732632423543772, 1.0507009873554805, 1.0, False, x
+        ),
+        "celu": lambda g, x: torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, x),
+        "softplus": lambda g, x: torch.ops.aten.softplus_backward(g, x, 1.0, 20.0),
+        "gelu": lambda g, x: torch.ops.aten.gelu_backward(g, x),
+        "gelu_tanh": lambda g, x: torch.ops.aten.gelu_backward(g, x, approximate="tanh"),
+        "silu": lambda g, x: torch.ops.aten.silu_backward(g, x),
+        "mish": lambda g, x: torch.ops.aten.mish_backward(g, x),
+    }
+
+    def fb(x, g, out):
+        with torch.no_grad():
+            return bwd[base](g, x)
+
+    return fb
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args(argv)
+    only = set(filter(None, args.only.split(",")))
+    rng = np.random.default_rng(0)
+    print(
+        f"N = {args.n:.0e}, {numba.config.NUMBA_NUM_THREADS} threads, best of {args.repeat}; GB/s (read + write)\n"
+    )
+    print(
+        "| function | dtype | single | parallel | torch | numpy | naive | par/torch | par/naive | single/numpy |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (params, npf, naive) in CASES.items():
+        if only and name.removesuffix("_grad") not in only and name not in only:
+            continue
+        kernel = getattr(_kernels, name)
+        nin = kernel.__code__.co_argcount
+        grad = name.endswith("_grad")
+        uf = _build.build_ufunc(kernel, name, nin, [np.float32, np.float64])
+        par = prange_loop(kernel, nin)
+        naive_k = numba.njit(error_model="numpy")(naive)
+        if grad:
+
+            @numba.vectorize(["float32(float32, float32)", "float64(float64, float64)"])
+            def naive_uf(x, g):
+                return naive_k(x, g)
+        else:
+
+            @numba.vectorize(["float32(float32)", "float64(float64)"])
+            def naive_uf(x):
+                return naive_k(x)
+
+        tf = torch_fn(name)
+        for dt in (np.float32, np.float64):
+            x = rng.standard_normal(args.n).astype(dt) * dt(3)
+            g = np.ones_like(x)
+            out = np.empty_like(x)
+            extra = [np.full_like(x, p) for p in params]
+            ins = [x, g] if grad else [x]
+            nbytes = x.nbytes * (len(ins) + 1)
+            t_single = best(lambda: uf(*ins, *extra, out=out), args.repeat)
+            t_par = best(lambda: par(*ins, *extra, out), args.repeat)
+            with np.errstate(all="ignore"):
+                t_np = best(lambda: npf(*ins), max(1, args.repeat // 2))
+            t_naive = best(lambda: naive_uf(*ins), max(1, args.repeat // 2))
+            t_torch = None
+            if tf is not None:
+                import torch
+
+                tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+                t_torch = best(lambda: tf(tx, tg, None), args.repeat)
+
+            def gb(t):
+                return "—" if t is None else f"{nbytes / t / 1e9:.1f}"
+
+            def ratio(a, b):
+                return "—" if a is None or b is None else f"{a / b:.2f}x"
+
+            print(
+                f"| {name} | {np.dtype(dt).name} | {gb(t_single)} | {gb(t_par)} | {gb(t_torch)} | {gb(t_np)} | "
+                f"{gb(t_naive)} | {ratio(t_torch, t_par)} | {ratio(t_naive, t_par)} | {ratio(t_np, t_single)} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
