@@ -187,10 +187,12 @@ def _install_cache_lock() -> None:
     different signatures of one function at the same time (pytest-xdist
     workers, dask workers on a cold cache) can both pick ``.1.nbc`` and leave
     an index that maps one signature to the other's machine code -- a
-    segfault on the next load.  We hold an advisory ``flock`` on a file beside
-    the index for the duration of each save/load/flush of entries whose name
-    carries :data:`SOURCE_HASH` (fastrelu's own); other Numba users are not
-    affected.  On platforms without ``fcntl`` nothing changes.
+    segfault on the next load (seen with ``f32_to_f16``, which is compiled
+    for float32 and float64 arguments).  We hold an advisory ``flock`` on a
+    file beside the index for the duration of each save/load/flush of
+    fastrelu's entries (cache paths under the package, or names carrying
+    :data:`SOURCE_HASH`); other Numba users are not affected.  On platforms
+    without ``fcntl`` nothing changes.
     """
     try:
         import fcntl
@@ -206,7 +208,7 @@ def _install_cache_lock() -> None:
 
     @contextmanager
     def locked(self):
-        if SOURCE_HASH not in self._index_name:
+        if "fastrelu" not in self._cache_path and SOURCE_HASH not in self._index_name:
             yield
             return
         try:
@@ -351,16 +353,23 @@ _LoopCache = make_library_cache("fastrelu_loop")
 def _loop_pointer(cres, sig, py_func) -> tuple[int, object]:
     ctx = cres.target_context
     cache = _LoopCache(py_func=py_func) if _CACHE else NullCache()
-    name = "__ufunc__." + cres.fndesc.llvm_func_name
-    lib = cache.load_overload(sig, ctx)
-    if lib is None:
-        info = build_ufunc_wrapper(cres.library, ctx, cres.fndesc.llvm_func_name, sig, cres.objectmode, cres)
+    fname = cres.fndesc.llvm_func_name
+    name = "__ufunc__." + fname
+    # The wrapper embeds the kernel under its mangled name, which differs
+    # between the processes that compiled it: key the entry by that name too,
+    # so a wrapper is only reused with the kernel it was built around.
+    key = (sig, fname)
+    lib = cache.load_overload(key, ctx)
+    ptr = int(lib.get_pointer_to_function(name)) if lib is not None else 0
+    if not ptr:
+        info = build_ufunc_wrapper(cres.library, ctx, fname, sig, cres.objectmode, cres)
         lib = info.library
         lib.enable_object_caching()
-        lib.get_pointer_to_function(info.name)  # finalize
-        cache.save_overload(sig, lib)
-        name = info.name
-    return int(lib.get_pointer_to_function(name)), lib
+        ptr = int(lib.get_pointer_to_function(info.name))  # finalizes
+        cache.save_overload(key, lib)
+    if not ptr:  # pragma: no cover - would be a Numba internals change
+        raise RuntimeError(f"fastrelu: no loop symbol {name!r}")
+    return ptr, lib
 
 
 # --------------------------------------------------------------------------

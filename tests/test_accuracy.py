@@ -28,7 +28,24 @@ def test_reference_metadata():
         assert arr["x"].size > 1000
 
 
-@pytest.mark.parametrize("key", KEYS, ids=[f"{n}-{d}" for n, d in KEYS])
+# Known misses of the 2-ulp float64 forward bound (measured 2.2-3.0 ulp on the
+# far left tail); tracked by the smooth-activations issue, which stays open
+# until they are fixed.  strict: the mark fails the run once they pass.
+KNOWN_MISSES = {
+    ("gelu", "float64"): "2.96 ulp at x = -3.65",
+    ("gelu_tanh", "float64"): "2.20 ulp at x = -4.79",
+    ("mish", "float64"): "2.90 ulp at x = -6.83",
+}
+
+
+def _param(key):
+    marks = []
+    if key in KNOWN_MISSES:
+        marks.append(pytest.mark.xfail(reason=f"known: {KNOWN_MISSES[key]}", strict=True))
+    return pytest.param(key, id=f"{key[0]}-{key[1]}", marks=marks)
+
+
+@pytest.mark.parametrize("key", [_param(k) for k in KEYS])
 def test_accuracy(key):
     name, dt = key
     arr = REF[key]
