@@ -10,7 +10,6 @@ gives the memory-bandwidth ceiling for the same dtypes and sizes.
 """
 
 # asv reads params/param_names as plain class (and method) attributes:
-# ruff: noqa: RUF012
 from __future__ import annotations
 
 import os

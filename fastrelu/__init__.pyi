@@ -14,7 +14,7 @@ from fastrelu._ufunc import Ufunc as Ufunc
 _Casting = Literal["no", "equiv", "safe", "same_kind", "unsafe"]
 _Order = Literal["K", "A", "C", "F"]
 
-__all__ = [  # noqa: RUF022 (table order, as the module)
+__all__ = [
     "relu",
     "relu_grad",
     "relu_grad_from_output",

@@ -190,9 +190,229 @@ def _uninline_helpers_for_cuda():
         overload(func, target="cuda", strict=False)(typer)
 
 
+# --------------------------------------------------------------------------
+# CUDA implementations of fastrelu._approx
+# --------------------------------------------------------------------------
+
+# The cpu implementations in :mod:`fastrelu._approx` (generic ``@overload``s
+# inlined by Numba, polynomial kernels for vectorisation) do not type on the
+# CUDA target (numba-cuda 0.30.x: IR-inlined overloads see their arguments as
+# ``omitted(default=Undefined)``), and a GPU has fast, accurate libdevice
+# versions anyway.  These CUDA-target overloads take precedence over the
+# generic ones there; the cpu target is unaffected.  Under the simulator the
+# kernels run as Python and call the plain-Python (float64 oracle) functions.
+
+_cuda_approx_done = False
+
+
+def _register_cuda_approx():
+    global _cuda_approx_done
+    if SIM or _cuda_approx_done:
+        return
+    _cuda_approx_done = True
+
+    import math
+
+    from numba import types
+    from numba.cuda import libdevice
+    from numba.extending import overload
+
+    from fastrelu import _approx as ap
+
+    def ovl(fn):
+        _patched_helpers.add(fn)  # not to be re-registered by _uninline_helpers_for_cuda
+        return overload(fn, target="cuda", strict=False)
+
+    def ftype(x):
+        """The NumPy type the computation for argument type *x* uses (None: not a number)."""
+        if x == types.float32:
+            return np.float32
+        if isinstance(x, (types.Float, types.Integer, types.Boolean)):
+            return np.float64
+        return None
+
+    ln2x64 = ap.SCALE_EXP * math.log(2.0)  # 2**SCALE_EXP = exp(ln2x64)
+    ln2x64_lo = ap.SCALE_EXP * 1.9082149292705877e-10 + (ap.SCALE_EXP * 0.6931471803691238 - ln2x64)
+
+    def unary(fn, f32, f64):
+        # fn(x) -> f32/f64 (libdevice / math), integers as float64
+        @ovl(fn)
+        def ol(x):
+            F = ftype(x)
+            if F is None:
+                return None
+            g = f32 if F is np.float32 else f64
+            return lambda x: g(F(x))
+
+    unary(ap.expm1, math.expm1, math.expm1)
+    unary(ap.log1p, math.log1p, math.log1p)
+    unary(ap.tanh, math.tanh, math.tanh)
+    unary(ap.erfc, math.erfc, math.erfc)
+    unary(ap.erf, math.erf, math.erf)
+    unary(ap.exp, math.exp, math.exp)
+
+    def make_exp_dw(F, c_hi, c_lo):
+        # exp(x + c + lo) with c = c_hi + c_lo a double-word constant (0 or
+        # SCALE_EXP ln2): s = x + c_hi with its exact rounding error (TwoSum),
+        # then exp(s) (1 + err) with one fma.
+        C, CL, ZERO = F(c_hi), F(c_lo), F(0.0)
+
+        def impl(x, lo):
+            s = x + C
+            bb = s - x
+            err = ((x - (s - bb)) + (C - bb)) + (CL + lo)
+            e = math.exp(s)
+            r = cuda.fma(e, err, e)
+            # 0 and inf (x = +-inf, saturation) as they are; NaN propagates
+            return e if (e == ZERO or e == F(math.inf)) else r
+
+        return impl
+
+    exp_dw_impl = {F: make_exp_dw(F, 0.0, 0.0) for F in (np.float32, np.float64)}
+    exp_dw_s_impl = {
+        F: make_exp_dw(F, F(ln2x64), (ln2x64 - float(F(ln2x64))) + ln2x64_lo)
+        for F in (np.float32, np.float64)
+    }
+
+    def dw(fn, table):
+        @ovl(fn)
+        def ol(x, lo):
+            F = ftype(x)
+            if F is None:
+                return None
+            f = _device(table[F])
+            return lambda x, lo: f(F(x), F(lo))
+
+    dw(ap.exp_dw, exp_dw_impl)
+    dw(ap.exp_dw_s, exp_dw_s_impl)
+
+    @ovl(ap.exp_s)
+    def ol_exp_s(x):
+        F = ftype(x)
+        if F is None:
+            return None
+        f = _device(exp_dw_s_impl[F])
+        return lambda x: f(F(x), F(0.0))
+
+    def make_npdf(F, table):
+        # exp(-x*x/2)/sqrt(2 pi) from the exact square x*x = sq + sq_lo
+        f = _device(table[F])
+        K, HALF, ZERO = F(0.3989422804014327), F(0.5), F(0.0)
+
+        def impl(x):
+            sq = x * x
+            lo = cuda.fma(x, x, -sq)
+            lo = lo if lo == lo else ZERO  # |x| = inf
+            return K * f(-HALF * sq, -HALF * lo)
+
+        return _device(impl)
+
+    npdf_impl = {F: make_npdf(F, exp_dw_impl) for F in (np.float32, np.float64)}
+    npdf_s_impl = {F: make_npdf(F, exp_dw_s_impl) for F in (np.float32, np.float64)}
+
+    def make_ndtr(F, scaled):
+        # Phi(x) = normcdf(x) for x >= -1; in the left tail
+        # Phi(x) = erfcx(-x/sqrt2) exp(-x*x/2) / 2 (erfcx is well conditioned,
+        # the Gaussian factor comes from an exact square), scaled by 2**64 for
+        # ndtr_s so that it stays normal where Phi(x) alone is subnormal.
+        f32 = F is np.float32
+        normcdf = libdevice.normcdff if f32 else libdevice.normcdf
+        erfcx = libdevice.erfcxf if f32 else libdevice.erfcx
+        gauss = _device((exp_dw_s_impl if scaled else exp_dw_impl)[F])
+        SCALE = F(2.0**ap.SCALE_EXP if scaled else 1.0)
+        HALF, ZERO, M1 = F(0.5), F(0.0), F(-1.0)
+        R2 = F(0.7071067811865476)
+
+        def impl(x):
+            xc = x if x < M1 else M1  # keeps erfcx finite on the unused side
+            sq = xc * xc
+            lo = cuda.fma(xc, xc, -sq)
+            lo = lo if lo == lo else ZERO
+            tail = HALF * erfcx(-xc * R2) * gauss(-HALF * sq, -HALF * lo)
+            return tail if x < M1 else normcdf(x) * SCALE
+
+        return _device(impl)
+
+    def table_fn(fn, table):
+        @ovl(fn)
+        def ol(x):
+            F = ftype(x)
+            if F is None:
+                return None
+            f = table[F]
+            return lambda x: f(F(x))
+
+    table_fn(ap.npdf, npdf_impl)
+    table_fn(ap.npdf_s, npdf_s_impl)
+    table_fn(ap.ndtr, {F: make_ndtr(F, False) for F in (np.float32, np.float64)})
+    table_fn(ap.ndtr_s, {F: make_ndtr(F, True) for F in (np.float32, np.float64)})
+
+    @ovl(ap.lit)
+    def ol_lit(x, c):
+        F = ftype(x)
+        if F is None:
+            return None
+        return lambda x, c: F(c)
+
+    @ovl(ap.lit_lo)
+    def ol_lit_lo(x, hi, lo):
+        if ftype(x) is np.float32:
+            return lambda x, hi, lo: np.float32(
+                (np.float64(hi) - np.float64(np.float32(hi))) + np.float64(lo)
+            )
+        return lambda x, hi, lo: np.float64(lo)
+
+    @ovl(ap.fma)
+    def ol_fma(a, b, c):
+        if isinstance(a, types.Float) and a == b == c:
+            return lambda a, b, c: cuda.fma(a, b, c)
+        return lambda a, b, c: a * b + c  # mixed types: plain (promoting) arithmetic
+
+    @ovl(ap.gelu_tanh_arg)
+    def ol_gelu_tanh_arg(x):
+        F = ftype(x)
+        if F is None:
+            return None
+        # (vh, vl) with vh + vl = x (A + B x**2): float32 from a float64
+        # evaluation, float64 with double-word arithmetic (fma)
+        A, A_LO, B, B_LO = ap._GT_A, ap._GT_A_LO, ap._GT_B, ap._GT_B_LO
+        if F is np.float32:
+
+            def impl32(x):
+                xd = np.float64(x)
+                xd = 1e6 if xd > 1e6 else xd
+                xd = -1e6 if xd < -1e6 else xd
+                v = xd * (A + B * xd * xd)
+                vh = np.float32(v)
+                return vh, np.float32(v - np.float64(vh))
+
+            return impl32
+
+        def impl64(x):
+            x = np.float64(x)
+            x = 1e6 if x > 1e6 else x
+            x = -1e6 if x < -1e6 else x
+            x2h = x * x
+            x2l = cuda.fma(x, x, -x2h)
+            th = B * x2h
+            tl = cuda.fma(B, x2h, -th)
+            tl = tl + (B * x2l + B_LO * x2h)
+            sh = A + th  # TwoSum (|th| may exceed A)
+            bb = sh - A
+            sl = ((A - (sh - bb)) + (th - bb)) + (tl + A_LO)
+            vh = x * sh
+            vl = cuda.fma(x, sh, -vh)
+            vl = vl + x * sl
+            h = vh + vl
+            return h, vl - (h - vh)
+
+        return impl64
+
+
 @functools.cache
 def device_function(kernel):
     """The scalar kernel compiled as a CUDA device function."""
+    _register_cuda_approx()
     _uninline_helpers_for_cuda()
     return _device(kernel)
 

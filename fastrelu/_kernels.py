@@ -414,5 +414,7 @@ def squareplus_grad(x, g, b):
     s = abs(x) if big else s
     half = ap.lit(x, 0.5)
     if x >= 0:
-        return half * g * (ap.lit(x, 1.0) + x / s)
+        # x = +inf: x / s = inf / inf; the limit of x / s is 1
+        r = ap.lit(x, 1.0) if big else x / s
+        return half * g * (ap.lit(x, 1.0) + r)
     return half * g * b / (s * (s - x))

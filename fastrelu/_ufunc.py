@@ -62,8 +62,8 @@ _HOST_TYPES = frozenset(
 )
 
 
-# np.exp's resolution for integer/bool inputs, by itemsize
-_INT_TO_FLOAT = {1: np.dtype(np.float16), 2: np.dtype(np.float32)}
+# float loops in NumPy's search order (int8/uint8/bool -> float16, int16 -> float32, ...)
+_FLOAT_LOOPS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _prelu_weight(x, weight, axis):
@@ -244,10 +244,11 @@ class Ufunc:
     def _prepare(self, args, kwargs, positional):
         """Validate scalar parameters and cast parameters to x's dtype.
 
-        Integer/bool ``x`` with parameters resolves as ``np.exp`` would
-        (int8/uint8/bool -> float16, int16/uint16 -> float32, wider ->
-        float64) instead of NumPy's promotion with a Python float (float64),
-        except for the integer-exact functions, which keep NumPy's rules.
+        Integer/bool data with parameters resolves as if the parameters were
+        absent -- as ``np.exp`` / ``np.arctan2`` would (int8/uint8/bool ->
+        float16, int16/uint16 -> float32, wider -> float64) -- instead of
+        NumPy's promotion with a Python float (float64); the integer-exact
+        functions keep NumPy's rules.
         """
         nd = self._ndata
         if self._check is not None:
@@ -260,13 +261,19 @@ class Ufunc:
         if kind != "f":
             if (
                 kind in ("b", "i", "u")
+                and len(args) > nd
                 and not (self.kind == "forward" and self.spec.int_exact)
                 and "dtype" not in kwargs
                 and "signature" not in kwargs
                 and isinstance(dt, np.dtype)
             ):
+                # the first float loop every data input casts to safely, as NumPy's
+                # own loop search would pick without the (weak) parameters
+                dts = [a.dtype if hasattr(a, "dtype") else np.min_scalar_type(a) for a in args[:nd]]
                 kwargs = dict(kwargs)
-                kwargs["dtype"] = _INT_TO_FLOAT.get(dt.itemsize, np.float64)
+                kwargs["dtype"] = next(
+                    (f for f in _FLOAT_LOOPS if all(np.can_cast(d, f) for d in dts)), _FLOAT_LOOPS[-1]
+                )
             return args, kwargs
         out = None
         for i in range(nd, len(args)):

@@ -473,12 +473,15 @@ def _resolve(uf, kinds, scalars):
     if base.kind == "f":
         # the cpu target casts parameters to x's float dtype
         rd = base.name
-    else:
-        # integer/bool data: NumPy's promotion over every operand (Python scalars
-        # weak), then the first loop that can take it, as for np.exp
+    elif uf.kind == "forward" and uf.spec.int_exact:
+        # integer-exact rows: NumPy's promotion over every operand (Python scalars weak)
         prom = np.result_type(*[np.dtype(k) for k in arrays], *[s for s in scalars if s is not None])
-        loops = INT_DTYPES + FLOAT_DTYPES if uf.kind == "forward" and uf.spec.int_exact else FLOAT_DTYPES
+        loops = INT_DTYPES + FLOAT_DTYPES
         rd = next((t.name for t in loops if np.can_cast(prom, t, "safe")), "float64")
+    else:
+        # integer/bool data: parameters never promote; the first float loop every
+        # data input casts to safely, as the cpu target (Ufunc._prepare) and np.exp
+        rd = next((t.name for t in FLOAT_DTYPES if all(np.can_cast(d, t) for d in dts)), "float64")
     ct = "float32" if rd == "float16" else rd
     return rd, ct
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from fastrelu._parallel import CUTOVER, ParallelUfunc, make, threading_info
 
 # Table order, as in fastrelu/__init__.py (a test checks it against the table).
-__all__ = [  # noqa: RUF022
+__all__ = [
     "relu",
     "relu_grad",
     "relu_grad_from_output",

@@ -135,6 +135,16 @@ def _check(row, dt, x, g, y, dx, ty, tdx, seen):
     assert not bad.any(), (row.name, dt, x[m][bad], y[m][bad], ty[m][bad])
     z = m & (ty == 0)
     np.testing.assert_array_equal(np.signbit(y[z]), np.signbit(ty[z]), err_msg=f"{row.name} sign of 0")
+    if row.family == "smooth":
+        # accuracy departure: torch's gradient formula overflows (x**3 in gelu_tanh) at huge
+        # finite x and gives NaN; fastrelu gives the limit (g for x > 0, 0 * g for x < 0)
+        with np.errstate(all="ignore"):
+            huge = fin & (np.abs(x) > np.cbrt(np.finfo(dt).max)) & np.isnan(tdx) & ~np.isnan(g)
+        if huge.any():
+            lim = np.where(x[huge] > 0, g[huge], 0.0 * g[huge]).astype(dt)
+            np.testing.assert_array_equal(dx[huge], lim)
+            ok_d |= huge
+            seen.add("accuracy")
     rest = ~ok_d
     np.testing.assert_array_equal(np.isnan(dx[rest]), np.isnan(tdx[rest]), err_msg=f"{row.name}_grad NaN")
     m = rest & ~np.isnan(tdx)

