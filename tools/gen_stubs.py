@@ -139,7 +139,7 @@ def render(module: str) -> str:
         )
     parts = [header]
     parts.append(
-        "__all__ = [  # noqa: RUF022 (table order, as the module)\n"
+        "__all__ = [\n"
         + "".join(f"    {n!r},\n" for n in names).replace("'", '"')
         + "]\n"
     )
