@@ -138,11 +138,7 @@ def render(module: str) -> str:
             "from typing import", "from collections.abc import Iterable\nfrom typing import"
         )
     parts = [header]
-    parts.append(
-        "__all__ = [\n"
-        + "".join(f"    {n!r},\n" for n in names).replace("'", '"')
-        + "]\n"
-    )
+    parts.append("__all__ = [\n" + "".join(f"    {n!r},\n" for n in names).replace("'", '"') + "]\n")
     for n in names:
         if n in table:
             parts.append(_function_stub(n, base))
