@@ -32,6 +32,7 @@ from numba import njit, prange
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import register_jitable
 
+from fastrelu import _parallel  # noqa: F401  (preloads TBB: the layer is chosen before any parallel kernel runs)
 from fastrelu._build import TARGET_OPTIONS, cacheable, njit_kernel
 
 __all__ = ["CHUNK", "get", "pred_open", "pred_pos"]
