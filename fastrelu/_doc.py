@@ -44,7 +44,7 @@ def _example(spec: Activation, kind: str, target: str) -> str:
             f">>> {_prefix(target)}.{_public_name(spec, kind)}(cp.linspace(-1, 1, 5))  # doctest: +SKIP"
         )
     params = [spec.test_params.get(p.name, p.default) for p in _params(spec, kind)]
-    fn = {"forward": spec.forward, "grad": spec.grad, "grad_from_output": spec.grad_from_output}[kind]
+    fn = spec.kernel(kind)
     xs = np.array(_EXAMPLE_X)
     if kind == "forward":
         vals = [fn(float(v), *params) for v in xs]
@@ -67,7 +67,7 @@ def _example(spec: Activation, kind: str, target: str) -> str:
 
 
 def _params(spec: Activation, kind: str):
-    return spec.params if kind == "forward" else spec.grad_param_list
+    return spec.params_for(kind)
 
 
 def _public_name(spec: Activation, kind: str) -> str:

@@ -30,13 +30,9 @@ def get(name: str):
             from fastrelu._spec import resolve
 
             spec, kind = resolve(name)
-            kernel = {"forward": spec.forward, "grad": spec.grad, "grad_from_output": spec.grad_from_output}[
-                kind
-            ]
-            nin = (1 if kind == "forward" else 2) + len(
-                spec.params if kind == "forward" else spec.grad_param_list
+            uf = _build.build_ufunc(
+                spec.kernel(kind), name, spec.nin(kind), spec.dtypes(kind), doc=make_doc(spec, kind, "cpu")
             )
-            uf = _build.build_ufunc(kernel, name, nin, spec.dtypes(kind), doc=make_doc(spec, kind, "cpu"))
             setattr(sys.modules[__name__], name, uf)
             _built[name] = uf
     return uf

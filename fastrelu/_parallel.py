@@ -267,11 +267,7 @@ class ParallelUfunc(Ufunc):
 
     def __init__(self, spec, kind: str = "forward", target: str = "parallel"):
         super().__init__(spec, kind, target)
-        self._kernel = {
-            "forward": spec.forward,
-            "grad": spec.grad,
-            "grad_from_output": spec.grad_from_output,
-        }[kind]
+        self._kernel = spec.kernel(kind)
         self._family = spec.family
 
     def _invoke(self, uf, args, kwargs):

@@ -91,8 +91,6 @@ class Activation:
     check: Callable | None = None
     #: keyword options that select another row (gelu's ``approximate``)
     variants: dict = field(default_factory=dict)
-    #: the row is reachable only through another row's ``variants``
-    hidden: bool = False
     notes: str = ""
 
     @property
@@ -104,6 +102,18 @@ class Activation:
         if self.grad_params is None:
             return self.params
         return tuple(p for p in self.params if p.name in self.grad_params)
+
+    def kernel(self, kind: str = "forward") -> Callable:
+        """The scalar kernel of *kind* ("forward", "grad" or "grad_from_output")."""
+        return {"forward": self.forward, "grad": self.grad, "grad_from_output": self.grad_from_output}[kind]
+
+    def params_for(self, kind: str = "forward") -> tuple[Param, ...]:
+        """The parameters the *kind* function takes after its data inputs."""
+        return self.params if kind == "forward" else self.grad_param_list
+
+    def nin(self, kind: str = "forward") -> int:
+        """Ufunc inputs of *kind*: the data (x, or x and g) plus the parameters."""
+        return (1 if kind == "forward" else 2) + len(self.params_for(kind))
 
     def dtypes(self, kind: str = "forward") -> tuple[np.dtype, ...]:
         if kind == "forward" and self.int_exact:

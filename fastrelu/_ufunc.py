@@ -93,16 +93,12 @@ class Ufunc:
         self.spec = spec
         self.kind = kind
         self.target = target
-        if kind == "forward":
-            self._ndata = 1
-            params = spec.params
-        else:
-            self._ndata = 2
-            params = spec.grad_param_list
+        params = spec.params_for(kind)
+        self._ndata = 1 if kind == "forward" else 2
         self._params = params
         self._pnames = tuple(p.name for p in params)
         self._defaults = tuple(p.default for p in params)
-        self._nargs = self._ndata + len(params)
+        self._nargs = spec.nin(kind)
         self.__name__ = spec.name if kind == "forward" else f"{spec.name}_{kind}"
         self.__qualname__ = self.__name__
         self.__module__ = "fastrelu" if target == "cpu" else f"fastrelu.{target}"
@@ -198,9 +194,8 @@ class Ufunc:
                 return None, other(*args, **kwargs)
         nd = self._ndata
         if len(args) < nd:
-            missing = ("x", "g")[len(args)] if self.kind == "grad" else ("y", "g")[len(args)]
-            if self.kind == "forward":
-                missing = "x"
+            data_names = {"forward": ("x",), "grad": ("x", "g"), "grad_from_output": ("y", "g")}[self.kind]
+            missing = data_names[len(args)]
             raise TypeError(f"{self.__name__}() missing required positional argument: '{missing}'")
         axis = 1
         if self._is_prelu and "axis" in kwargs:
@@ -304,8 +299,7 @@ class Ufunc:
 
 def _target_object(target: str, row: str, kind: str) -> Ufunc:
     module = "fastrelu" if target == "cpu" else f"fastrelu.{target}"
-    name = row if kind == "forward" else f"{row}_{kind}"
-    return getattr(importlib.import_module(module), name)
+    return _restore(module, row if kind == "forward" else f"{row}_{kind}")
 
 
 def _restore(module: str, name: str):

@@ -529,7 +529,7 @@ def kernel_source(name: str, ct: str, in_kinds: tuple, out_kind: str, contiguous
 
     spec = BY_NAME[_row_name(name)]
     kind = _kind_of(name)
-    kernel = spec.forward if kind == "forward" else spec.grad if kind == "grad" else spec.grad_from_output
+    kernel = spec.kernel(kind)
     dev = ck.device_function(kernel)
     lds = tuple(ck.loader(k, ct) for k in in_kinds)
     fn = ck.make_kernel(dev, len(in_kinds), contiguous, lds, ck.storer(out_kind))

@@ -92,7 +92,6 @@ def test_mypy_on_typed_usage(tmp_path):
     ``--warn-unused-ignores`` turns a mistake the stubs fail to catch (its
     ``# type: ignore[...]`` going unused) into an error.
     """
-    pytest.importorskip("mypy")
     cmd = [
         sys.executable,
         "-m",

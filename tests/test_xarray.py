@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import fastrelu
 import fastrelu.parallel
-
-xr = pytest.importorskip("xarray")
 
 
 def _da(dtype=np.float32, chunks=None):
@@ -75,7 +74,6 @@ def test_dataset_variables():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_apply_ufunc_dask_parallelized(dtype):
-    pytest.importorskip("dask")
     a = _da(dtype, chunks={"time": 2, "unit": 3})
     y = xr.apply_ufunc(fastrelu.gelu, a, dask="parallelized", output_dtypes=[dtype], keep_attrs=True)
     assert y.chunks == a.chunks  # still lazy, same chunks
@@ -91,7 +89,6 @@ def test_apply_ufunc_dask_parallelized(dtype):
 
 
 def test_dask_backed_dataarray_stays_lazy():
-    pytest.importorskip("dask")
     a = _da(chunks={"time": 2})
     y = fastrelu.silu(a)
     assert y.chunks == a.chunks
