@@ -1,7 +1,8 @@
 """The one place where kernels become NumPy ufuncs.
 
 ``build_ufunc(kernel, name, nin, dtypes)`` compiles a plain scalar kernel from
-:mod:`fastrelu._kernels` once per loop type and assembles a **real**
+:mod:`fastrelu._kernels` into one vectorised ``@cfunc`` loop per dtype (see
+"The loop around a kernel" below) and assembles a **real**
 :class:`numpy.ufunc` from the loops, using NumPy's own C API
 (``PyUFunc_FromFuncAndData``) through ``ctypes``.
 
@@ -21,7 +22,7 @@ Why not ``numba.vectorize``?
 * Floating-point flags: vectorised compares raise the FPU "invalid" flag on
   NaN lanes, which NumPy reports as ``RuntimeWarning: invalid value``.  Every
   activation defines its result for every input (NaN in, NaN out), so each
-  loop is entered through a tiny trampoline that calls the Numba loop and
+  loop is entered through a tiny trampoline that calls the compiled loop and
   then clears the floating-point exception flags, as NumPy's own
   ``np.maximum`` loops do.
 
@@ -34,29 +35,35 @@ test runs) skip LLVM compilation.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import platform
 import threading
 import types as pytypes
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
-from numba.core.caching import NullCache, make_library_cache
+from numba import carray, cfunc, njit, prange, types
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.errors import NumbaIRAssumptionWarning
 from numba.core.registry import cpu_target
-from numba.extending import intrinsic
-from numba.np.ufunc.ufuncbuilder import UFuncBuilder
-from numba.np.ufunc.wrappers import build_ufunc_wrapper
+from numba.extending import intrinsic, overload
 
-__all__ = ["TARGET_OPTIONS", "UFUNC_OPTIONS", "build_ufunc", "f16_to_f32", "f32_to_f16", "njit_kernel"]
+__all__ = [
+    "RUN_TEMPLATES",
+    "TARGET_OPTIONS",
+    "build_ufunc",
+    "f16_to_f32",
+    "f32_to_f16",
+    "inline_kernel",
+    "njit_kernel",
+]
 
 #: Options every CPU compilation uses.  No fastmath: NaN/inf must survive.
-#: (The ufunc target always uses NumPy's error model: no ZeroDivisionError.)
-UFUNC_OPTIONS: dict = {"nopython": True}
 TARGET_OPTIONS: dict = {"error_model": "numpy"}
 _CACHE = True
 
@@ -254,14 +261,6 @@ def cacheable(fn: Callable, name: str | None = None, **bind) -> Callable:
     return new
 
 
-def _half_loop(kernel: Callable, nin: int) -> Callable:
-    """A ``uint16``-typed twin of *kernel* computing in float32 (opmath)."""
-    # Own cache name: Numba's cache key does not include the target, so an
-    # @njit copy must never share a name with the ufunc-target compile.
-    k = njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel, f"jit_{kernel.__name__}"))
-    return cacheable(_HALF_TEMPLATES[nin], f"half_{kernel.__name__}", _k=k)
-
-
 # --------------------------------------------------------------------------
 # Trampolines: call the Numba loop, then clear the FP exception flags
 # --------------------------------------------------------------------------
@@ -279,13 +278,12 @@ _tramp_ptr = 0
 def _trampoline() -> int:
     """Address of ``void tramp(char** args, intp* dims, intp* steps, void* data)``.
 
-    ``data`` points to three int64: the address of the real (Numba) loop, the
-    number of inputs, and the output itemsize.  The trampoline
+    ``data`` points to three int64: the address of the real (``@cfunc``)
+    loop, the number of inputs, and the output itemsize.  The trampoline
 
-    * calls the Numba loop directly when the output is contiguous;
-    * otherwise calls it one element at a time: Numba's loop wrapper picks
-      its contiguous fast path by looking at the inputs only and would write
-      a strided ``out=`` as if it were contiguous;
+    * calls the loop directly when the output is contiguous;
+    * otherwise calls it one element at a time, so that the loop only ever
+      writes a contiguous output;
     * then clears the floating-point exception flags (``feclearexcept``).
 
     One trampoline serves every loop of every ufunc.
@@ -341,35 +339,217 @@ def _trampoline() -> int:
 
 
 # --------------------------------------------------------------------------
-# The loop around a kernel, cached on disk like the kernel itself
+# The loop around a kernel: a C-callable ``@cfunc`` with the kernel inlined
 # --------------------------------------------------------------------------
+#
+# Numba's own ufunc loop wrapper (``@vectorize``, ``UFuncBuilder``) calls the
+# compiled kernel and leaves inlining to LLVM's cost model, which declines
+# for the larger kernels (gelu, softplus: 7-8x slower than an inlined,
+# vectorised loop here), and it only has a fast path when *every* input is
+# contiguous -- a scalar parameter (stride 0) sent leaky_relu, elu, hardtanh
+# ... to the element-by-element path (3x slower than relu at 1e6 elements,
+# 10x for elu).  Our loop is a ``@cfunc`` calling the kernel compiled with
+# ``forceinline`` (LLVM ``alwaysinline``, see :func:`inline_kernel`), with one
+# vectorisable loop per stride pattern:
+#
+# * data contiguous, parameters stride 0 (every plain call; prelu's channel
+#   weight within a row);
+# * all inputs contiguous (same-shape parameter arrays);
+# * anything else: element by element with byte strides.
+#
+# It receives NumPy's ``(char **args, npy_intp *dims, npy_intp *steps, void
+# *data)`` and is reached through the trampoline above, so the output it
+# sees is always contiguous.
 
-# Numba caches compiled kernels but rebuilds the ufunc loop wrapper around
-# them in every process (~30-100 ms each); we cache the wrapper too, as
-# Numba does for gufunc wrappers.
-_LoopCache = make_library_cache("fastrelu_loop")
+
+@intrinsic
+def _as(typingctx, ptr, dt):
+    """``ptr`` (void*) as a pointer to the element type *dt*."""
+    ty = dt.instance_type
+    sig = types.CPointer(ty)(ptr, dt)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_data_type(ty).as_pointer())
+
+    return sig, codegen
 
 
-def _loop_pointer(cres, sig, py_func) -> tuple[int, object]:
-    ctx = cres.target_context
-    cache = _LoopCache(py_func=py_func) if _CACHE else NullCache()
-    fname = cres.fndesc.llvm_func_name
-    name = "__ufunc__." + fname
-    # The wrapper embeds the kernel under its mangled name, which differs
-    # between the processes that compiled it: key the entry by that name too,
-    # so a wrapper is only reused with the kernel it was built around.
-    key = (sig, fname)
-    lib = cache.load_overload(key, ctx)
-    ptr = int(lib.get_pointer_to_function(name)) if lib is not None else 0
-    if not ptr:
-        info = build_ufunc_wrapper(cres.library, ctx, fname, sig, cres.objectmode, cres)
-        lib = info.library
-        lib.enable_object_caching()
-        ptr = int(lib.get_pointer_to_function(info.name))  # finalizes
-        cache.save_overload(key, lib)
-    if not ptr:  # pragma: no cover - would be a Numba internals change
-        raise RuntimeError(f"fastrelu: no loop symbol {name!r}")
-    return ptr, lib
+@intrinsic
+def _ld(typingctx, ptr, offset, dt):
+    """The *dt* element at byte offset *offset* from ``ptr`` (void*)."""
+    ty = dt.instance_type
+    sig = ty(ptr, offset, dt)
+
+    def codegen(context, builder, signature, args):
+        base, off, _ = args
+        addr = builder.gep(builder.bitcast(base, ir.IntType(8).as_pointer()), [off])
+        raw = builder.load(builder.bitcast(addr, context.get_data_type(ty).as_pointer()))
+        return context.data_model_manager[ty].from_data(builder, raw)
+
+    return sig, codegen
+
+
+def _at(v, i):  # pragma: no cover - replaced by the overload in jitted code
+    return v[i] if isinstance(v, np.ndarray) else v
+
+
+@overload(_at, inline="always")
+def _at_overload(v, i):
+    if isinstance(v, types.Array):
+        return lambda v, i: v[i]
+    return lambda v, i: v
+
+
+# One element-wise loop per arity over 1-D arrays or scalars, with ``_k``
+# bound per kernel.  ``prange`` is ``range`` unless compiled with
+# ``parallel=True`` (the parallel target's loops).
+
+
+def _run1(a, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i))  # noqa: F821 (bound per kernel)
+
+
+def _run2(a, b, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
+
+
+def _run3(a, b, c, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
+
+
+def _run4(a, b, c, d, o):
+    for i in prange(o.shape[0]):
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
+
+
+RUN_TEMPLATES = {1: _run1, 2: _run2, 3: _run3, 4: _run4}
+
+
+# The ufunc loops (``_r``: the bound ``_run`` template, ``_T``: element type,
+# ``_Z``: its itemsize, ``_V``: compile the vectorised branches -- a constant
+# Numba prunes; False for the integer and bool loops of the integer-exact
+# functions, which are rare and would otherwise triple their compile time).
+# Branches: see above.
+
+
+def _loop1(args, dims, steps, data):
+    n = dims[0]
+    o = carray(_as(args[1], _T), n)  # noqa: F821
+    if _V and steps[0] == _Z:  # noqa: F821
+        _r(carray(_as(args[0], _T), n), o)  # noqa: F821
+    else:
+        s0 = steps[0]
+        for i in range(n):
+            o[i] = _k(_ld(args[0], i * s0, _T))  # noqa: F821
+
+
+def _loop2(args, dims, steps, data):
+    n = dims[0]
+    o = carray(_as(args[2], _T), n)  # noqa: F821
+    s0, s1 = steps[0], steps[1]
+    if _V and s0 == _Z and s1 == 0:  # noqa: F821
+        _r(carray(_as(args[0], _T), n), _ld(args[1], 0, _T), o)  # noqa: F821
+    elif _V and s0 == _Z and s1 == _Z:  # noqa: F821
+        _r(carray(_as(args[0], _T), n), carray(_as(args[1], _T), n), o)  # noqa: F821
+    else:
+        for i in range(n):
+            o[i] = _k(_ld(args[0], i * s0, _T), _ld(args[1], i * s1, _T))  # noqa: F821
+
+
+def _loop3(args, dims, steps, data):
+    n = dims[0]
+    o = carray(_as(args[3], _T), n)  # noqa: F821
+    s0, s1, s2 = steps[0], steps[1], steps[2]
+    a, b, c = args[0], args[1], args[2]
+    if _V and s0 == _Z and s1 == 0 and s2 == 0:  # noqa: F821
+        _r(carray(_as(a, _T), n), _ld(b, 0, _T), _ld(c, 0, _T), o)  # noqa: F821
+    elif _V and s0 == _Z and s1 == _Z and s2 == 0:  # noqa: F821
+        _r(carray(_as(a, _T), n), carray(_as(b, _T), n), _ld(c, 0, _T), o)  # noqa: F821
+    elif _V and s0 == _Z and s1 == _Z and s2 == _Z:  # noqa: F821
+        _r(carray(_as(a, _T), n), carray(_as(b, _T), n), carray(_as(c, _T), n), o)  # noqa: F821
+    else:
+        for i in range(n):
+            o[i] = _k(_ld(a, i * s0, _T), _ld(b, i * s1, _T), _ld(c, i * s2, _T))  # noqa: F821
+
+
+def _loop4(args, dims, steps, data):
+    n = dims[0]
+    o = carray(_as(args[4], _T), n)  # noqa: F821
+    s0, s1, s2, s3 = steps[0], steps[1], steps[2], steps[3]
+    a, b, c, d = args[0], args[1], args[2], args[3]
+    T = _T  # noqa: F821
+    if _V and s0 == _Z and s1 == 0 and s2 == 0 and s3 == 0:  # noqa: F821
+        _r(carray(_as(a, T), n), _ld(b, 0, T), _ld(c, 0, T), _ld(d, 0, T), o)  # noqa: F821
+    elif _V and s0 == _Z and s1 == _Z and s2 == 0 and s3 == 0:  # noqa: F821
+        _r(carray(_as(a, T), n), carray(_as(b, T), n), _ld(c, 0, T), _ld(d, 0, T), o)  # noqa: F821
+    elif _V and s0 == _Z and s1 == _Z and s2 == _Z and s3 == _Z:  # noqa: F821
+        _r(carray(_as(a, T), n), carray(_as(b, T), n), carray(_as(c, T), n), carray(_as(d, T), n), o)  # noqa: F821
+    else:
+        for i in range(n):
+            o[i] = _k(_ld(a, i * s0, T), _ld(b, i * s1, T), _ld(c, i * s2, T), _ld(d, i * s3, T))  # noqa: F821
+
+
+_LOOP_TEMPLATES = {1: _loop1, 2: _loop2, 3: _loop3, 4: _loop4}
+_LOOP_SIG = types.void(
+    types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr
+)
+
+
+@contextlib.contextmanager
+def quiet_inlining():
+    """Silence Numba's pedantic SSA note while compiling inlined kernels.
+
+    Inlining a kernel whose helpers are themselves ``inline="always"`` can
+    trip an internal consistency check (``NumbaIRAssumptionWarning: variable
+    ... is not in scope``): a note about Numba's IR, not about the result
+    (the values are checked against references by the test suite).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+        yield
+
+
+def inline_kernel(kernel: Callable, half: bool = False, nin: int = 1) -> Callable:
+    """*kernel* compiled with LLVM's ``alwaysinline`` (float16: on uint16 bits).
+
+    ``forceinline`` lets LLVM inline the compiled kernel into every loop that
+    calls it, so the loop vectorises; Numba-IR inlining (``inline="always"``)
+    does the same but re-types the whole kernel at every call site -- 3-4x
+    the compile time for the smooth kernels.  Cache names carry a prefix of
+    their own: Numba's on-disk cache index is keyed by file, qualified name
+    and signature, not by compile flags, so two configurations must never
+    share a name.
+    """
+    inline = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)
+    k = inline(cacheable(kernel, f"fi_{kernel.__name__}"))
+    if half:
+        k = inline(cacheable(_HALF_TEMPLATES[nin], f"fih_{kernel.__name__}", _k=k))
+    return k
+
+
+def _loop(kernel: Callable, nin: int, dt: np.dtype):
+    """The compiled ``@cfunc`` loop of *kernel* for element type *dt*."""
+    half = dt == np.float16
+    store = np.dtype(np.uint16) if half else dt
+    nbt = _NUMBA_TYPES[store]
+    k = inline_kernel(kernel, half, nin)
+    r = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)(
+        cacheable(RUN_TEMPLATES[nin], f"run_{kernel.__name__}_{dt.name}", _k=k)
+    )
+    fn = cacheable(
+        _LOOP_TEMPLATES[nin],
+        f"loop_{kernel.__name__}_{dt.name}",
+        _k=k,
+        _r=r,
+        _T=nbt,
+        _Z=store.itemsize,
+        _V=dt.kind == "f",
+    )
+    with quiet_inlining():
+        return cfunc(_LOOP_SIG, cache=_CACHE, **TARGET_OPTIONS)(fn)
 
 
 # --------------------------------------------------------------------------
@@ -445,21 +625,12 @@ def build_ufunc(
         ptrs: list[int] = []
         typenums: list[int] = []
         keep: list = []
-        builders: dict[bool, UFuncBuilder] = {}
         for dt in dtypes:
             dt = np.dtype(dt)
-            half = dt == np.float16
-            if half not in builders:
-                fn = _half_loop(kernel, nin) if half else cacheable(kernel)
-                builders[half] = UFuncBuilder(fn, cache=_CACHE, targetoptions=dict(UFUNC_OPTIONS))
-            b = builders[half]
-            sig = signature(np.uint16 if half else dt, nin)
-            cres = b.add(sig)
-            sig = b._finalize_signature(cres, sig.args, sig.return_type)
-            ptr, lib = _loop_pointer(cres, sig, b.py_func)
-            ptrs.append(ptr)
+            loop = _loop(kernel, nin, dt)
+            ptrs.append(loop.address)
             typenums.extend([dt.num] * (nin + 1))
-            keep.append((cres.library, cres.environment, lib))
+            keep.append(loop)
         n = len(ptrs)
         funcs = (ctypes.c_void_p * n)(*([tramp] * n))
         infos = [
@@ -486,5 +657,5 @@ def build_ufunc(
 
 
 def njit_kernel(kernel: Callable) -> Callable:
-    """The scalar kernel as an inlinable ``@njit`` function (for prange loops)."""
-    return njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(kernel, f"jit_{kernel.__name__}"))
+    """The scalar kernel as an ``@njit`` function LLVM inlines into its callers."""
+    return inline_kernel(kernel)

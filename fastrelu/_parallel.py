@@ -86,8 +86,7 @@ import threading
 
 import numba
 import numpy as np
-from numba import get_num_threads, njit, prange, types
-from numba.extending import overload
+from numba import get_num_threads, njit, types
 
 from fastrelu import _build
 from fastrelu._ufunc import Ufunc
@@ -180,58 +179,13 @@ def threading_info() -> dict:
 
 
 # --------------------------------------------------------------------------
-# prange loops: one template per arity, bound to a kernel by ``cacheable``
+# prange loops: ``_build.RUN_TEMPLATES`` bound to a kernel, compiled parallel
 # --------------------------------------------------------------------------
 
-
-def _at(v, i):  # pragma: no cover - replaced by the overload in jitted code
-    return v[i] if isinstance(v, np.ndarray) else v
-
-
-@overload(_at, inline="always")
-def _at_overload(v, i):
-    if isinstance(v, types.Array):
-        return lambda v, i: v[i]
-    return lambda v, i: v
-
-
-def _par1(a, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i))  # noqa: F821 (bound per kernel)
-
-
-def _par2(a, b, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
-
-
-def _par3(a, b, c, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
-
-
-def _par4(a, b, c, d, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
-
-
-_TEMPLATES = {1: _par1, 2: _par2, 3: _par3, 4: _par4}
 _PAR_OPTIONS = {"parallel": True, "cache": True, **_build.TARGET_OPTIONS}
 
 _loops: dict = {}
 _loops_lock = threading.Lock()
-
-
-def _jit(fn, name: str, **bind):
-    """An inlinable ``@njit`` copy of *fn* under a name of its own.
-
-    The names (``pk_relu_<hash>``...) must differ from those the ufunc
-    builder caches (``relu_<hash>``, ``half_relu_<hash>``): Numba's on-disk
-    cache index is keyed by file, qualified name and signature, not by
-    compile flags, so an ``@njit`` compilation cached under the ufunc loop's
-    name is later loaded by the ufunc builder -- and crashes it.
-    """
-    return njit(inline="always", cache=True, **_build.TARGET_OPTIONS)(_build.cacheable(fn, name, **bind))
 
 
 def prange_loop(kernel, nin: int, half: bool):
@@ -242,11 +196,9 @@ def prange_loop(kernel, nin: int, half: bool):
         with _loops_lock:
             disp = _loops.get(key)
             if disp is None:
-                k = _jit(kernel, f"pk_{kernel.__name__}")
-                if half:
-                    k = _jit(_build._HALF_TEMPLATES[nin], f"pkh_{kernel.__name__}", _k=k)
+                k = _build.inline_kernel(kernel, half, nin)
                 name = f"par_{'half_' if half else ''}{kernel.__name__}"
-                fn = _build.cacheable(_TEMPLATES[nin], name, _k=k)
+                fn = _build.cacheable(_build.RUN_TEMPLATES[nin], name, _k=k)
                 disp = njit(**_PAR_OPTIONS)(fn)
                 _loops[key] = disp
     return disp
@@ -264,6 +216,8 @@ _SCALAR_TYPES = (float, int, bool)
 
 class ParallelUfunc(Ufunc):
     """A :class:`~fastrelu.Ufunc` whose large calls run multi-threaded."""
+
+    _cutover = CUTOVER
 
     def __init__(self, spec, kind: str = "forward", target: str = "parallel"):
         super().__init__(spec, kind, target)

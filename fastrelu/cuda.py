@@ -831,6 +831,8 @@ class CudaUfunc(Ufunc):
     (``where=``, ``dtype=``, ``casting=``, ``order=``) are not.
     """
 
+    _fast_call = False  # its own __call__ (device arrays, stream=, copy_host=)
+
     def __init__(self, spec, kind="forward"):
         super().__init__(spec, kind, "cuda")
 
