@@ -148,6 +148,31 @@ def _poly(coeffs):
     return register_jitable(ns["poly"])
 
 
+def _poly_select(*sets):
+    """A jitable Horner evaluation whose coefficients are picked per lane.
+
+    ``poly(r, k1, k2, k3)`` evaluates ``sets[0]`` if k1, else ``sets[1]`` if
+    k2, else ``sets[2]`` if k3, else ``sets[3]`` (each highest degree first;
+    shorter sets are padded with leading zeros, which leaves every result
+    bit-identical: ``fma(0, r, c) == c``).  One polynomial with selected
+    coefficients replaces four evaluated side by side in a branch-free loop.
+    """
+    n = max(len(c) for c in sets)
+    padded = [(type(c[0])(0.0),) * (n - len(c)) + tuple(c) for c in sets]
+    names = {}
+    terms = []
+    for k in range(n):
+        for j, c in enumerate(padded):
+            names[f"c{j}_{k}"] = c[k]
+        terms.append(f"(c0_{k} if k1 else (c1_{k} if k2 else (c2_{k} if k3 else c3_{k})))")
+    lines = ["def poly(r, k1, k2, k3):", f"    p = {terms[0]}"]
+    lines += [f"    p = _fmuladd(p, r, {t})" for t in terms[1:]]
+    lines.append("    return p")
+    ns = {"_fmuladd": _fmuladd, **names}
+    exec("\n".join(lines), ns)
+    return register_jitable(ns["poly"])
+
+
 # Numba-level inlining: LLVM's inliner gives up on the larger helpers (ndtr,
 # erfc), and a call left in the loop body stops vectorisation.
 def _inline(fn):
@@ -389,6 +414,8 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     p_exp = _poly(EXP_P)
     p_pp, p_qq, p_pa, p_qa = _poly(PP), _poly(QQ), _poly(PA), _poly(QA)
     p_ra, p_sa, p_rb, p_sb = _poly(RA), _poly(SA), _poly(RB), _poly(SB)
+    p_erf_num = _poly_select(PP, PA, RB, RA)
+    p_erf_den = _poly_select(QQ, QA, SB, SA)
     return {k: v for k, v in locals().items() if k.isupper() or k.startswith("p_") or k in _NS_NAMES}
 
 
@@ -403,7 +430,7 @@ F = I = f64 = to_bits = from_bits = None
 BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO = HALF = INF = None
 INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
 SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
-p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = None
+p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = p_erf_num = p_erf_den = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = None
 
 
@@ -526,22 +553,21 @@ def erfc_pieces(th, tl, e, scale):
     # Large |t|: erfc(|t|) = exp(-t**2) * exp(R/S - 0.5625) / |t|, with
     # the Gaussian factor e passed in (from an exact square).
     a = abs(th)
-    # piece A: |t| < 0.84375, erf(t) = t + t*y(t*t)
-    z = th * th
-    y = p_pp(z) / p_qq(z)
-    ea = ONE - (th + th * y)
-    eb = HALF - ((th - HALF) + th * y)
-    pa = eb if th >= C025 else ea
-    # piece B: 0.84375 <= |t| < 1.25
-    s = a - ONE
-    pq = p_pa(s) / p_qa(s)
-    pb = (ONE_M_ERX - pq) if th > ZERO else (ONE + (ERX + pq))
-    # piece C: |t| >= 1.25
-    s2 = ONE / (a * a)
+    in_a = a < C084
+    in_b = a < C125
     use_b = a >= C2857
-    num = p_rb(s2) if use_b else p_ra(s2)
-    den = p_sb(s2) if use_b else p_sa(s2)
-    g = exp_dw_(num / den - C0625, ZERO) / a  # g(a) = erfc(a) exp(a*a)
+    # one rational per lane, in the variable and with the coefficients of the
+    # lane's piece (all pieces used to be evaluated side by side: 4 rationals)
+    v = th * th if in_a else ((a - ONE) if in_b else ONE / (a * a))
+    q = p_erf_num(v, in_a, in_b, use_b) / p_erf_den(v, in_a, in_b, use_b)
+    # piece A: |t| < 0.84375, erf(t) = t + t*y(t*t)
+    ea = ONE - (th + th * q)
+    eb = HALF - ((th - HALF) + th * q)
+    pa = eb if th >= C025 else ea
+    # piece B: 0.84375 <= |t| < 1.25, erf(t) = erx + pq(|t| - 1)
+    pb = (ONE_M_ERX - q) if th > ZERO else (ONE + (ERX + q))
+    # piece C: |t| >= 1.25 (two rationals in 1/t**2, split at 1/0.35)
+    g = exp_dw_(q - C0625, ZERO) / a  # g(a) = erfc(a) exp(a*a)
     # first-order corrections for the low part tl of the argument:
     # erfc' = -2/sqrt(pi) exp(-t*t) and g' = 2 a g - 2/sqrt(pi)
     tla = tl if th > ZERO else -tl
