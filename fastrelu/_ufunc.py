@@ -64,16 +64,6 @@ _HOST_TYPES = frozenset(
 
 _PYNUM = frozenset({float, int})
 
-
-class _NoArg:
-    """Default of a required parameter in a generated signature."""
-
-    def __repr__(self) -> str:
-        return "<required>"
-
-
-_NOARG = _NoArg()
-
 # float loops in NumPy's search order (int8/uint8/bool -> float16, int16 -> float32, ...)
 _FLOAT_LOOPS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -198,12 +188,7 @@ class Ufunc:
 
     def _general(self, data, params, out, kwargs):
         """The call path behind the generated ``__call__`` (see :func:`_fast_class`)."""
-        args = data
-        for i, p in enumerate(params):
-            if p is _NOARG:
-                kwargs.update({n: v for n, v in zip(self._pnames[i:], params[i:]) if v is not _NOARG})
-                break
-            args += (p,)
+        args = data + params
         if out is not None:
             kwargs["out"] = out
         res = Ufunc.__call__(self, *args, **kwargs)
@@ -384,7 +369,11 @@ def _fast_class(base: type, obj: Ufunc) -> type:
     if cls is not None:
         return cls
     pn = obj._pnames
-    sig = "".join(f"{n}=_d[{i}], " for i, n in enumerate(pn))
+    # required parameters (prelu's weight, threshold's two) come first and get
+    # no default: CPython itself reports them missing
+    sig = "".join(
+        f"{n}, " if d is None else f"{n}=_d[{i}], " for i, (n, d) in enumerate(zip(pn, obj._defaults))
+    )
     x = data[0]
     if pn:
         checks = " and ".join(f"type({n}) in _pyn" for n in pn)
@@ -416,7 +405,7 @@ def _fast_class(base: type, obj: Ufunc) -> type:
         "_nd": np.ndarray,
         "_pyn": _PYNUM,
         "_cut": base._cutover,
-        "_d": tuple(_NOARG if d is None else d for d in obj._defaults),
+        "_d": obj._defaults,
     }
     exec(compile(src, f"<fastrelu {obj.__name__}>", "exec"), ns)
     call = ns[obj.__name__]
