@@ -6,7 +6,8 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
 * **Large, simple calls run a prange loop.**  ``@vectorize(target="parallel")``
   was 10x slower than NumPy here, so a :class:`ParallelUfunc` sends an operand
   set to an ``@njit(parallel=True)`` ``prange`` loop built from the *same*
-  scalar kernel as the cpu ufunc (an inlined ``@njit`` copy, see :func:`_jit`) when
+  scalar kernel as the cpu ufunc (compiled with ``forceinline``, see
+  :func:`fastrelu._build.inline_kernel`) when
   all of these hold:
 
   - ``x`` (and ``g`` for gradients) are plain :class:`numpy.ndarray` of one
