@@ -312,7 +312,14 @@ def gelu_tanh(x):
     es = ap.exp_dw_s(-abs(vh), -vl if vh >= 0 else vl)
     e = es * ap.lit(x, ap.UNSCALE)
     d = one / (one + e)
-    rn = (x * es * d) * ap.lit(x, ap.UNSCALE)
+    # v < 0: x es / (1 + e) with x es an exact double-word (fma) and
+    # 1/(1 + e) as 1 - e/(1 + e) (rounded once near 1): only exp, the
+    # quotient and the last product round
+    dl = one - e / (one + e)
+    ph = x * es
+    pl = ap.fma(x, es, -ph)
+    rn = ap.fma(ph, dl, pl * dl)
+    rn = (rn if rn != 0 else ph) * ap.lit(x, ap.UNSCALE)  # keeps -0.0
     r = x * d if vh >= 0 else rn
     return ap.lit(x, -0.0) if x == -INF else r
 
@@ -352,15 +359,27 @@ def _tanh_softplus(x):
 
 
 def mish(x):
-    # x n / (n + 2), n = e (e + 2), e = exp(x); from es = e * 2**64 so that
-    # the left tail (x e, subnormal) is rounded once.  x >= 20: t = 1.
+    # x tanh(softplus(x)) = x n / (n + 2), n = e (e + 2), e = exp(x), from
+    # es = e * 2**64 so that the left tail (x e, subnormal) is rounded once.
+    # x < 0: n / (n + 2) = e h, h = 1 - e (e + 1) / (n + 2) (the subtracted
+    # term is < 1/2 and only its rounding reaches h), and x es is kept as an
+    # exact double-word (fma): only exp, h and the last product round.
+    # x >= 0: x n / (n + 2) directly.  x >= 20: t = 1.
+    one = ap.lit(x, 1.0)
     two = ap.lit(x, 2.0)
     xc = ap.lit(x, 20.0) if x >= 20.0 else x
     es = ap.exp_s(xc)
     e = es * ap.lit(x, ap.UNSCALE)
     ns = es * (e + two)
     n = ns * ap.lit(x, ap.UNSCALE)
-    r = (x * (ns / (n + two))) * ap.lit(x, ap.UNSCALE)
+    n2 = n + two
+    h = one - e * (e + one) / n2
+    ph = x * es
+    pl = ap.fma(x, es, -ph)
+    left = ap.fma(ph, h, pl * h)
+    left = (left if left != 0 else ph) * ap.lit(x, ap.UNSCALE)  # keeps -0.0
+    right = (x * (ns / n2)) * ap.lit(x, ap.UNSCALE)
+    r = left if x < 0 else right
     r = x if x >= 20.0 else r
     return ap.lit(x, -0.0) if x == -INF else r
 

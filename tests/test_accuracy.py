@@ -28,13 +28,11 @@ def test_reference_metadata():
         assert arr["x"].size > 1000
 
 
-# Known misses of the 2-ulp float64 forward bound (measured 2.2-3.0 ulp on the
-# far left tail); tracked by the smooth-activations issue, which stays open
-# until they are fixed.  strict: the mark fails the run once they pass.
+# Known misses of the 2-ulp float64 forward bound (measured on the far left
+# tail); tracked by the smooth-activations issue, which stays open until they
+# are fixed.  strict: the mark fails the run once they pass.
 KNOWN_MISSES = {
     ("gelu", "float64"): "2.96 ulp at x = -3.65",
-    ("gelu_tanh", "float64"): "2.20 ulp at x = -4.79",
-    ("mish", "float64"): "2.90 ulp at x = -6.83",
 }
 
 
