@@ -158,8 +158,14 @@ def test_mask_errors():
         tr.relu_grad_mask(np.zeros((3, 1), np.uint8), g)
     with pytest.raises(ValueError, match="C-contiguous"):
         tr.relu_grad_mask(np.zeros((3, 2), np.uint8), g, out=np.ones((9, 3)).T)
-    with pytest.raises(ValueError, match="per feature"):
-        tr.prelu_mask(np.ones((2, 3, 4)), np.ones(3))
+    # prelu weights follow PyTorch: 1 or C = x.shape[1] elements
+    with pytest.raises(ValueError, match="channel size = 3"):
+        tr.prelu_mask(np.ones((2, 3, 4)), np.ones(4))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        tr.prelu_mask(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="overlaps"):
+        g1 = np.ones(17)
+        tr.relu_grad_mask(np.zeros(2, np.uint8), g1[:16], out=g1[1:])
 
 
 # --------------------------------------------------------------------------
