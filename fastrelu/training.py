@@ -21,6 +21,10 @@ Layout conventions
 * **diagnostics** count a unit as *active* on a sample where its
   pre-activation ``x (+ b) > 0`` (NaN: inactive).  Units are the last axis of
   a 2-D ``(batch, features)`` input and axis 1 (channels) of an N-D input.
+* **prelu weights** follow PyTorch: 1 element or ``C = x.shape[1]``
+  (per feature of a 2-D input, per channel of an N-D input such as
+  ``(N, C, H, W)``), in :func:`bias_act`, the prelu mask functions and
+  :func:`prelu_backward`.
 * dtypes: float32 and float64 (other dtypes raise ``TypeError``).  Parameters
   and bias are cast to ``x``'s dtype, as the ufuncs do.  Non-contiguous inputs
   are copied once; ``out`` must be C-contiguous (``out=g`` is allowed in the
@@ -376,7 +380,8 @@ def bias_act(
         ...); ``approximate="tanh"`` selects ``gelu_tanh`` for ``"gelu"``.
     *args, **params
         The activation's parameters (``negative_slope=0.2``, ``weight=w`` for
-        prelu: a scalar or one weight per feature of a 2-D input).
+        prelu: a scalar or ``C = x.shape[1]`` weights, per feature of a 2-D
+        input, per channel of an N-D input).
     out : ndarray, optional
         C-contiguous output of ``x``'s shape and dtype (may be ``x`` itself).
     diagnostics : bool
@@ -447,7 +452,7 @@ def leaky_relu_mask(x, negative_slope=0.01, bias=None, *, out=None, parallel=Non
 
 
 def prelu_mask(x, weight, bias=None, *, out=None, parallel=None):
-    """``(prelu(x + bias, weight), mask)``; weight scalar or per feature of 2-D x."""
+    """``(prelu(x + bias, weight), mask)``; weight scalar or ``x.shape[1]`` (per channel) elements."""
     spec = BY_NAME["prelu"]
     return _forward_mask(spec, x, bias, {"weight": weight}, "pos", 0.0, 0.0, out, parallel)
 
@@ -518,7 +523,8 @@ def leaky_relu_grad_mask(mask, g, negative_slope=0.01, out=None, *, parallel=Non
 
 
 def prelu_grad_mask(mask, g, weight, out=None, *, parallel=None):
-    """dx of prelu from its mask: ``g`` where the bit is set, else ``weight * g``.
+    """dx of prelu from its mask: ``g`` where the bit is set, else ``weight_c * g``
+    (weight scalar or one per channel, axis 1 of ``g``).
 
     (``dw`` needs ``x``: use :func:`prelu_backward`.)
     """
