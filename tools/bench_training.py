@@ -95,11 +95,17 @@ def main(argv=None):
 
         torch.set_num_threads(numba.get_num_threads())
         xt, gt = torch.from_numpy(x), torch.from_numpy(g)
-        fns["torch relu"] = lambda: torch.relu(xt)
-        fns["torch threshold_backward"] = lambda: torch.ops.aten.threshold_backward(gt, xt, 0.0)
+        tfns = {
+            "torch relu": lambda: torch.relu(xt),
+            "torch threshold_backward": lambda: torch.ops.aten.threshold_backward(gt, xt, 0.0),
+        }
     except ImportError:
         torch = None
     t = timings(fns, a.repeat)
+    if torch is not None:
+        # separately: torch allocates a fresh 32 MiB output per call, which
+        # slowed the benchmark run after it in the same round by ~1.5x
+        t.update(timings(tfns, a.repeat))
     print(
         f"shape {x.shape} {dt}, {x.nbytes / 2**20:.0f} MiB per array, numba threads "
         f"{numba.get_num_threads()}, cpus {os.cpu_count()}  [best of {a.repeat} interleaved rounds, ms]"
