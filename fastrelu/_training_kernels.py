@@ -1,41 +1,60 @@
-"""Loop templates for :mod:`fastrelu.training` (fused ops on 2-D/3-D views).
+"""Loop templates for :mod:`fastrelu.training` (fused ops on 2-D row views).
 
-Every template here is a plain module-level function whose scalar work is
-done by a global ``_k`` (a table kernel from :mod:`fastrelu._kernels`) and,
-for the mask templates, ``_pred`` (the gradient's pass-through predicate).
-:func:`get` binds those globals with :func:`fastrelu._build.cacheable` (the
-same mechanism as the float16 loops of :mod:`fastrelu._build`), so each bound
-copy is an ordinary function that Numba can cache on disk, and compiles it
-serial or ``parallel=True`` (``prange`` is ``range`` in the serial copy).
+Every template is a plain module-level function.  Its per-kernel parts are
+globals that :func:`get` binds with :func:`fastrelu._build.cacheable` (the
+mechanism of the float16 and run loops of :mod:`fastrelu._build`), so each
+bound copy is an ordinary function that Numba caches on disk; it is compiled
+serial or ``parallel=True`` (``prange`` is ``range`` in the serial copy):
 
-Work split (``_units``): a 2-D ``(R, F)`` array is cut into units of about
-:data:`CHUNK` elements -- blocks of whole rows when ``F < CHUNK``, byte-aligned
-column chunks of one row otherwise -- so short wide arrays and tall narrow
-ones both spread over the threads.  Results never depend on the split: no
-template reduces across units except through per-unit partial arrays that the
-caller sums in a fixed order.
+* ``_a`` -- the table kernel applied to one element with its parameters
+  (:func:`_act0` / :func:`_act1` / :func:`_act2`, by the kernel's number of
+  parameters: the only place that depends on it);
+* ``_bits`` / ``_ap`` -- the 8-lane mask intrinsics below (predicate of the
+  mask forward, select or slope of the mask backward);
+* ``_k`` -- a table gradient kernel (prelu's ``dx``).
 
-Per-column parameters: templates take ``P`` of shape ``(nparams, F)`` (one
-row per scalar parameter of the kernel, broadcast along the last axis; prelu
-uses it for its per-feature weight).  The number of parameters selects the
-template (``_fwd0``/``_fwd1``/``_fwd2``...), since Numba cannot splat a
-variable number of array elements.
+Layout (shared by every template)
+---------------------------------
+``x`` is a C-contiguous ``(R, F)`` view: ``F`` is the last axis of the user's
+array, ``R`` the product of the others.
+
+* *Work units* (:func:`_units`): blocks of whole rows of about :data:`CHUNK`
+  elements when ``F < CHUNK``, byte-aligned column chunks of one row
+  otherwise, so short wide and tall narrow arrays both spread over threads.
+* *Row classes*: row ``i`` belongs to class ``(i // inner) % C``
+  (:func:`_cls`).  For an N-D array ``(N, C, *S, W)`` with ``inner =
+  prod(S)`` the class is the channel (axis 1); ``C = 1`` gives one class.
+* *Per-column blocks* ``P`` (parameters, ``(nparams, Kp, F)``) and ``cnt`` /
+  ``part`` (accumulators, ``(nb, Kc, F)``) have ``K = 1`` (the same row for
+  every row: per feature, or a scalar broadcast) or ``K = C`` (one row per
+  class: a per-channel weight broadcast along ``F``; counts / partial sums
+  per channel and column, summed over ``F`` by the caller).  So per-feature
+  and per-channel parameters and counts are the same code: an inner loop over
+  contiguous columns, which LLVM vectorises.
+* Accumulating templates run ``nb`` *blocks* of consecutive units (``prange``
+  over blocks) with one accumulator row per block; the caller sums blocks in
+  a fixed order, so results never depend on the thread count.
+
+Inner loops run over row slices from index 0 (``xr = x[i, c0:c1]``): with a
+loop start Numba cannot prove non-negative, its negative-index wraparound
+code stops LLVM from vectorising (measured 4x slower).
 """
 
 from __future__ import annotations
 
 import functools
-import warnings
+import inspect
 
 import numpy as np
-from numba import njit, prange
-from numba.core.errors import NumbaIRAssumptionWarning
-from numba.extending import register_jitable
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic, register_jitable
 
+from fastrelu import _kernels as K
 from fastrelu import _parallel  # noqa: F401  (preloads TBB: the layer is chosen before any parallel kernel runs)
-from fastrelu._build import TARGET_OPTIONS, cacheable, njit_kernel
+from fastrelu._build import TARGET_OPTIONS, cacheable, njit_kernel, quiet_inlining
 
-__all__ = ["CHUNK", "get", "pred_open", "pred_pos"]
+__all__ = ["CHUNK", "get", "mix64", "uniform"]
 
 #: elements per work unit (a multiple of 8: column chunks stay byte-aligned)
 CHUNK = 4096
@@ -65,469 +84,300 @@ def _bounds(u, rb, nc, R, F):
     return r0, r1, c0, c1
 
 
-# --------------------------------------------------------------------------
-# mask predicates: the bit is 1 exactly where the x-reading gradient kernel
-# passes g through unchanged (NaN included: relu_grad(NaN, g) = g, so relu's
-# bit is set for NaN; leaky/prelu send NaN to the slope branch, bit 0).
-# --------------------------------------------------------------------------
-
-
-def pred_open(v, lo, hi):
-    # relu (lo=0, hi=NaN: v >= NaN is false, so +inf passes), relu6, hardtanh
-    # bitwise |: both compares, no short-circuit branch (keeps loops vectorisable)
-    return not ((v <= lo) | (v >= hi))
-
-
-def pred_pos(v, lo, hi):
-    # leaky_relu, prelu: g passes where x > 0; NaN takes the slope branch
-    return v > lo
+@_jit
+def _cls(i, inner, C):
+    """Class (channel) of row *i*; 0 when there is one class."""
+    return (i // inner) % C if C > 1 else 0
 
 
 # --------------------------------------------------------------------------
-# Inner loops run over row slices from index 0 (``xr = x[i, c0:c1]``): with a
-# loop start Numba cannot prove non-negative, its negative-index wraparound
-# code stops LLVM from vectorising (measured 4x slower).
-# --------------------------------------------------------------------------
-
-# --------------------------------------------------------------------------
-# forward (optional bias), 0/1/2 per-column parameters
+# the kernel on one element, 0/1/2 per-column parameters (p0, p1: the
+# unit's slices of the parameter rows; p1 is p0 for fewer than 2 parameters)
 # --------------------------------------------------------------------------
 
 
-def _fwd0(x, b, hb, P, y):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        bs = b[c0:c1] if hb else b[:0]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v)  # noqa: F821 (_k is bound per kernel)
-            else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v)  # noqa: F821
+def _act0(v, p0, p1, j):
+    return _k(v)  # noqa: F821 (bound per kernel)
 
 
-def _fwd1(x, b, hb, P, y):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        bs = b[c0:c1] if hb else b[:0]
-        p0 = P[0, c0:c1]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v, p0[j])  # noqa: F821 (_k is bound per kernel)
-            else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v, p0[j])  # noqa: F821
+def _act1(v, p0, p1, j):
+    return _k(v, p0[j])  # noqa: F821
 
 
-def _fwd2(x, b, hb, P, y):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        bs = b[c0:c1] if hb else b[:0]
-        p0 = P[0, c0:c1]
-        p1 = P[1, c0:c1]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v, p0[j], p1[j])  # noqa: F821 (_k is bound per kernel)
-            else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
+def _act2(v, p0, p1, j):
+    return _k(v, p0[j], p1[j])  # noqa: F821
+
+
+_ACT = {0: _act0, 1: _act1, 2: _act2}
 
 
 # --------------------------------------------------------------------------
-# forward + activity counts (dying-ReLU diagnostics)
-#   cnt has one row of counters per block of units (blk = prange index, a few
-#   per thread; integer sums, so the split never changes the result):
-#   percol: cnt[blk, j] += [v > 0]            (unit = last axis)
-#   else:   cnt[blk, (i // inner) % K] += row (unit = channel of row i)
-# --------------------------------------------------------------------------
-
-
-def _fwds0(x, b, hb, P, y, percol, inner, cnt):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    nb, K = cnt.shape
-    for blk in prange(nb):
-        for u in range((nu * blk) // nb, (nu * (blk + 1)) // nb):
-            r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-            bs = b[c0:c1] if hb else b[:0]
-            cr = cnt[blk, c0:c1] if percol else cnt[blk, :0]
-            for i in range(r0, r1):
-                xr = x[i, c0:c1]
-                yr = y[i, c0:c1]
-                if percol:
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v)  # noqa: F821
-                            cr[j] += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v)  # noqa: F821
-                            cr[j] += v > 0
-                else:
-                    acc = 0
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v)  # noqa: F821
-                            acc += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v)  # noqa: F821
-                            acc += v > 0
-                    cnt[blk, (i // inner) % K] += acc
-
-
-def _fwds1(x, b, hb, P, y, percol, inner, cnt):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    nb, K = cnt.shape
-    for blk in prange(nb):
-        for u in range((nu * blk) // nb, (nu * (blk + 1)) // nb):
-            r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-            bs = b[c0:c1] if hb else b[:0]
-            cr = cnt[blk, c0:c1] if percol else cnt[blk, :0]
-            p0 = P[0, c0:c1]
-            for i in range(r0, r1):
-                xr = x[i, c0:c1]
-                yr = y[i, c0:c1]
-                if percol:
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v, p0[j])  # noqa: F821
-                            cr[j] += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v, p0[j])  # noqa: F821
-                            cr[j] += v > 0
-                else:
-                    acc = 0
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v, p0[j])  # noqa: F821
-                            acc += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v, p0[j])  # noqa: F821
-                            acc += v > 0
-                    cnt[blk, (i // inner) % K] += acc
-
-
-def _fwds2(x, b, hb, P, y, percol, inner, cnt):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    nb, K = cnt.shape
-    for blk in prange(nb):
-        for u in range((nu * blk) // nb, (nu * (blk + 1)) // nb):
-            r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-            bs = b[c0:c1] if hb else b[:0]
-            cr = cnt[blk, c0:c1] if percol else cnt[blk, :0]
-            p0 = P[0, c0:c1]
-            p1 = P[1, c0:c1]
-            for i in range(r0, r1):
-                xr = x[i, c0:c1]
-                yr = y[i, c0:c1]
-                if percol:
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                            cr[j] += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                            cr[j] += v > 0
-                else:
-                    acc = 0
-                    if hb:
-                        for j in range(c1 - c0):
-                            v = xr[j] + bs[j]
-                            yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                            acc += v > 0
-                    else:
-                        for j in range(c1 - c0):
-                            v = xr[j]
-                            yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                            acc += v > 0
-                    cnt[blk, (i // inner) % K] += acc
-
-
-# --------------------------------------------------------------------------
-# forward + 1-bit mask (np.packbits(..., axis=-1, bitorder="little") layout)
+# 8 lanes at a time: LLVM IR for the bit-packed masks
 #
-# Two phases per row of a unit, both plain linear loops that LLVM vectorises:
-# (1) y and one predicate byte per element into a small scratch row, (2) pack
-# 8 scratch bytes into each mask byte.  (Packing inside the element loop
-# defeated the vectoriser.)
+# A mask byte holds the predicate of 8 consecutive elements, bit t for
+# element t (np.packbits(..., bitorder="little")).  Written as Python loops
+# (a scratch row of predicate bytes, or ``(byte >> t) & 1`` per element),
+# LLVM either left the packing scalar or shuffled heavily: the mask forward
+# cost 1.8-2x the forward and the mask backward was 10x slower in place
+# (``out`` and ``g`` alias, so the vectoriser's run-time alias check fails).
+# These intrinsics state the vector operation directly: an 8-lane compare
+# whose ``<8 x i1>`` result is bitcast to the byte (one ``vmovmskps`` on x86),
+# and the reverse bitcast of a byte to an 8-lane mask.  Each call loads all
+# its lanes before it stores, so ``out`` may be ``g``.  Arrays must be
+# 1-D C-contiguous with 8 elements from ``j`` (tails go through a scratch).
 # --------------------------------------------------------------------------
 
 
-def _fwdm0(x, b, hb, P, y, m, lo, hi):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.zeros(8 * (k1 - k0), np.uint8)  # padding bits stay 0
-        bs = b[c0:c1] if hb else b[:0]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            mr = m[i, k0:k1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v)  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
+def _lanes(context, builder, aty, arr, j):
+    """Pointer to the 8 elements ``arr[j:j+8]`` as ``<8 x T>*``."""
+    a = context.make_array(aty)(context, builder, arr)
+    elt = context.get_data_type(aty.dtype)
+    return builder.bitcast(builder.gep(a.data, [j]), ir.VectorType(elt, 8).as_pointer())
+
+
+def _load(builder, ptr, aty):
+    return builder.load(ptr, align=aty.dtype.bitwidth // 8)
+
+
+def _splat(builder, val):
+    vec = ir.Constant(ir.VectorType(val.type, 8), ir.Undefined)
+    for t in range(8):
+        vec = builder.insert_element(vec, val, ir.Constant(ir.IntType(32), t))
+    return vec
+
+
+def _is_row(*tys) -> bool:
+    return all(
+        isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" and isinstance(t.dtype, types.Float)
+        for t in tys
+    )
+
+
+def _bits8_intrinsic(opened: bool):
+    # opened: lo < v < hi with NaN counted in (relu, relu6, hardtanh: the
+    # x-reading gradients pass g at NaN); else v > lo, NaN out (leaky, prelu)
+    def bits8(typingctx, x, b, j, lo, hi):
+        """Byte of the predicate of ``v = x[j:j+8] + b[j:j+8]``."""
+        if not _is_row(x, b) or x.dtype != b.dtype:
+            return None
+
+        def codegen(context, builder, sig, args):
+            tx, tb, _, tlo, thi = sig.args
+            v = builder.fadd(
+                _load(builder, _lanes(context, builder, tx, args[0], args[2]), tx),
+                _load(builder, _lanes(context, builder, tb, args[1], args[2]), tb),
+            )
+            lo = _splat(builder, context.cast(builder, args[3], tlo, tx.dtype))
+            if opened:
+                hi = _splat(builder, context.cast(builder, args[4], thi, tx.dtype))
+                c = builder.and_(builder.fcmp_unordered(">", v, lo), builder.fcmp_unordered("<", v, hi))
             else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v)  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
-            for k in range(k1 - k0):
-                byte = np.uint8(0)
-                for t in range(8):
-                    byte |= bits[8 * k + t] << np.uint8(t)
-                mr[k] = byte
+                c = builder.fcmp_ordered(">", v, lo)
+            return builder.bitcast(c, ir.IntType(8))
+
+        return types.uint8(x, b, j, lo, hi), codegen
+
+    bits8.__name__ = "bits8_open" if opened else "bits8_pos"
+    return intrinsic(bits8)
 
 
-def _fwdm1(x, b, hb, P, y, m, lo, hi):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.zeros(8 * (k1 - k0), np.uint8)  # padding bits stay 0
-        bs = b[c0:c1] if hb else b[:0]
-        p0 = P[0, c0:c1]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            mr = m[i, k0:k1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v, p0[j])  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
+_bits8_open = _bits8_intrinsic(True)
+_bits8_pos = _bits8_intrinsic(False)
+
+
+def _mask8_intrinsic(slope: bool):
+    # select: out = g where the bit is set, else +0.0 -- as integers (g AND
+    # the sign-extended bit), so NaN/inf g gives 0 as PyTorch's select does;
+    # slope: out = g where the bit is set, else g * p (leaky, prelu)
+    def mask8(typingctx, byte, g, out, p, j):
+        """``out[j:j+8]`` from ``g[j:j+8]``, the 8 bits of *byte* and ``p[j:j+8]``."""
+        if not _is_row(g, out, p) or not isinstance(byte, types.Integer):
+            return None
+
+        def codegen(context, builder, sig, args):
+            _, tg, to, tp, _ = sig.args
+            pg = _lanes(context, builder, tg, args[1], args[4])
+            po = _lanes(context, builder, to, args[2], args[4])
+            bits = builder.bitcast(builder.trunc(args[0], ir.IntType(8)), ir.VectorType(ir.IntType(1), 8))
+            gv = _load(builder, pg, tg)
+            if slope:
+                pv = _load(builder, _lanes(context, builder, tp, args[3], args[4]), tp)
+                res = builder.select(bits, gv, builder.fmul(gv, pv))
             else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v, p0[j])  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
-            for k in range(k1 - k0):
-                byte = np.uint8(0)
-                for t in range(8):
-                    byte |= bits[8 * k + t] << np.uint8(t)
-                mr[k] = byte
+                ivec = ir.VectorType(ir.IntType(tg.dtype.bitwidth), 8)
+                gi = builder.and_(builder.bitcast(gv, ivec), builder.sext(bits, ivec))
+                res = builder.bitcast(gi, gv.type)
+            builder.store(res, po, align=tg.dtype.bitwidth // 8)
+            return context.get_dummy_value()
+
+        return types.void(byte, g, out, p, j), codegen
+
+    mask8.__name__ = "mask8_slope" if slope else "mask8_select"
+    return intrinsic(mask8)
 
 
-def _fwdm2(x, b, hb, P, y, m, lo, hi):
-    R, F = x.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.zeros(8 * (k1 - k0), np.uint8)  # padding bits stay 0
-        bs = b[c0:c1] if hb else b[:0]
-        p0 = P[0, c0:c1]
-        p1 = P[1, c0:c1]
-        for i in range(r0, r1):
-            xr = x[i, c0:c1]
-            yr = y[i, c0:c1]
-            mr = m[i, k0:k1]
-            if hb:
-                for j in range(c1 - c0):
-                    v = xr[j] + bs[j]
-                    yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
-            else:
-                for j in range(c1 - c0):
-                    v = xr[j]
-                    yr[j] = _k(v, p0[j], p1[j])  # noqa: F821
-                    bits[j] = _pred(v, lo, hi)  # noqa: F821
-            for k in range(k1 - k0):
-                byte = np.uint8(0)
-                for t in range(8):
-                    byte |= bits[8 * k + t] << np.uint8(t)
-                mr[k] = byte
+_select8 = _mask8_intrinsic(False)
+_slope8 = _mask8_intrinsic(True)
+
+#: the per-variant helper of the mask templates
+_VARIANTS = {"open": _bits8_open, "pos": _bits8_pos, "select": _select8, "slope": _slope8}
 
 
 # --------------------------------------------------------------------------
-# backward from the 1-bit mask: one byte read -> 8 elements.  Each mask byte
-# of the unit's row is unpacked into a scratch row (8 shifts per byte), then a
-# linear select loop over g runs at the speed of the x-reading gradient while
-# reading 1/8 (float64: 1/16) of the bytes of x.  (A select nested inside the
-# per-byte loop ran 10x slower: LLVM would not vectorise it.)
+# forward (act(x + b); no bias is b = -0.0, an exact identity: -0.0 + -0.0
+# = -0.0, 0.0 + -0.0 = 0.0, NaN stays NaN)
 # --------------------------------------------------------------------------
 
 
-def _bwdm_select(m, g, out):
-    # out = g where the bit is set, else 0 (select: NaN/inf g gives 0)
+def _fwd(x, b, P, inner, C, y):
+    R, F = x.shape
+    rb, nc, nu = _units(R, F)
+    kp = P.shape[1] - 1
+    last = P.shape[0] - 1
+    for u in prange(nu):
+        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
+        bs = b[c0:c1]
+        for i in range(r0, r1):
+            k = min(_cls(i, inner, C), kp)
+            p0 = P[0, k, c0:c1]
+            p1 = P[last, k, c0:c1]
+            xr = x[i, c0:c1]
+            yr = y[i, c0:c1]
+            for j in range(c1 - c0):
+                yr[j] = _a(xr[j] + bs[j], p0, p1, j)  # noqa: F821 (bound per kernel)
+
+
+# --------------------------------------------------------------------------
+# forward + activity counts (dying-ReLU diagnostics): cnt[blk, class, col]
+# += [x + b > 0] in the forward's own loop.  Counts are integers of the
+# element width (int32 for float32: lanes match, the compare's all-ones lane
+# is subtracted directly); the caller picks int64 when a block could see
+# 2**31 rows.  (A per-row scalar reduction, or a second pass over the row,
+# measured slower: the single loop keeps the memory streams going.)
+# --------------------------------------------------------------------------
+
+
+def _fwd_stats(x, b, P, inner, C, y, cnt):
+    R, F = x.shape
+    rb, nc, nu = _units(R, F)
+    nb = cnt.shape[0]
+    kp = P.shape[1] - 1
+    kc = cnt.shape[1] - 1
+    last = P.shape[0] - 1
+    for blk in prange(nb):
+        for u in range((nu * blk) // nb, (nu * (blk + 1)) // nb):
+            r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
+            bs = b[c0:c1]
+            for i in range(r0, r1):
+                k = _cls(i, inner, C)
+                p0 = P[0, min(k, kp), c0:c1]
+                p1 = P[last, min(k, kp), c0:c1]
+                cr = cnt[blk, min(k, kc), c0:c1]
+                xr = x[i, c0:c1]
+                yr = y[i, c0:c1]
+                for j in range(c1 - c0):
+                    v = xr[j] + bs[j]
+                    yr[j] = _a(v, p0, p1, j)  # noqa: F821
+                    cr[j] += v > 0
+
+
+# --------------------------------------------------------------------------
+# forward + 1-bit mask (np.packbits(..., axis=-1, bitorder="little") layout):
+# per row, the forward loop, then one mask byte per 8 elements (``_bits``,
+# from x + b again while the row is in L1).  The last byte of a row whose
+# length is not a multiple of 8 goes through an 8-element scratch and keeps
+# only its valid bits (padding bits are 0).
+# --------------------------------------------------------------------------
+
+
+def _fwd_mask(x, b, P, inner, C, y, m, lo, hi):
+    R, F = x.shape
+    rb, nc, nu = _units(R, F)
+    kp = P.shape[1] - 1
+    last = P.shape[0] - 1
+    for u in prange(nu):
+        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
+        n = c1 - c0
+        full = n // 8
+        rest = n - 8 * full
+        bs = b[c0:c1]
+        s = np.zeros((2, 8), x.dtype)
+        s[1, :rest] = bs[8 * full :]
+        for i in range(r0, r1):
+            k = min(_cls(i, inner, C), kp)
+            p0 = P[0, k, c0:c1]
+            p1 = P[last, k, c0:c1]
+            xr = x[i, c0:c1]
+            yr = y[i, c0:c1]
+            mr = m[i, c0 // 8 : c0 // 8 + (n + 7) // 8]
+            for j in range(n):
+                yr[j] = _a(xr[j] + bs[j], p0, p1, j)  # noqa: F821
+            for q in range(full):
+                mr[q] = _bits(xr, bs, 8 * q, lo, hi)  # noqa: F821 (bound per predicate)
+            if rest:
+                s[0, :rest] = xr[8 * full :]
+                mr[full] = _bits(s[0], s[1], 0, lo, hi) & ((1 << rest) - 1)  # noqa: F821
+
+
+# --------------------------------------------------------------------------
+# backward from the mask: out = g where the bit is set, else 0 (``_ap`` =
+# select) or p * g (slope).  One byte read per 8 elements; out may be g.
+# --------------------------------------------------------------------------
+
+
+def _bwd_mask(m, g, P, inner, C, out):
     R, F = g.shape
     rb, nc, nu = _units(R, F)
+    kp = P.shape[1] - 1
     for u in prange(nu):
         r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.empty(8 * (k1 - k0), np.uint8)
+        n = c1 - c0
+        full = n // 8
+        rest = n - 8 * full
+        s = np.zeros((3, 8), g.dtype)
         for i in range(r0, r1):
-            mr = m[i, k0:k1]
+            p0 = P[0, min(_cls(i, inner, C), kp), c0:c1]
+            mr = m[i, c0 // 8 : c0 // 8 + (n + 7) // 8]
             gr = g[i, c0:c1]
             orow = out[i, c0:c1]
-            for k in range(k1 - k0):
-                byte = mr[k]
-                for t in range(8):
-                    bits[8 * k + t] = (byte >> np.uint8(t)) & np.uint8(1)
-            for j in range(c1 - c0):
-                gv = gr[j]
-                orow[j] = gv if bits[j] else 0.0
-
-
-def _bwdm_slope(m, g, P, out):
-    # out = g where the bit is set, else slope * g (leaky_relu, prelu)
-    R, F = g.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.empty(8 * (k1 - k0), np.uint8)
-        p0 = P[0, c0:c1]
-        for i in range(r0, r1):
-            mr = m[i, k0:k1]
-            gr = g[i, c0:c1]
-            orow = out[i, c0:c1]
-            for k in range(k1 - k0):
-                byte = mr[k]
-                for t in range(8):
-                    bits[8 * k + t] = (byte >> np.uint8(t)) & np.uint8(1)
-            for j in range(c1 - c0):
-                gv = gr[j]
-                gs = gv * p0[j]  # unconditional: a conditional load made it 25x slower
-                orow[j] = gv if bits[j] else gs
-
-
-def _bwdm_select_inplace(m, gi):
-    # out=g, select: *gi* is g viewed as unsigned integers of its width, and
-    # the bits are multiplied by 0/1 -- exactly g or +0.0 (NaN/inf included).
-    # (``g[j] = g[j] if bit else 0`` becomes a conditional store, which LLVM
-    # leaves scalar and branchy: 10x slower on random masks.)
-    R, F = gi.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.empty(8 * (k1 - k0), gi.dtype)
-        for i in range(r0, r1):
-            mr = m[i, k0:k1]
-            gr = gi[i, c0:c1]
-            for k in range(k1 - k0):
-                byte = mr[k]
-                for t in range(8):
-                    bits[8 * k + t] = (byte >> np.uint8(t)) & np.uint8(1)
-            for j in range(c1 - c0):
-                gr[j] = gr[j] * bits[j]
-
-
-def _bwdm_slope_inplace(m, g, P):
-    # out=g: multiply by a per-element factor (1 or the slope) kept in a
-    # scratch row, so that every element is stored (no conditional store).
-    R, F = g.shape
-    rb, nc, nu = _units(R, F)
-    for u in prange(nu):
-        r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
-        k0 = c0 // 8
-        k1 = (c1 + 7) // 8
-        bits = np.empty(8 * (k1 - k0), np.uint8)
-        mul = np.empty(c1 - c0, g.dtype)
-        p0 = P[0, c0:c1]
-        for i in range(r0, r1):
-            mr = m[i, k0:k1]
-            gr = g[i, c0:c1]
-            for k in range(k1 - k0):
-                byte = mr[k]
-                for t in range(8):
-                    bits[8 * k + t] = (byte >> np.uint8(t)) & np.uint8(1)
-            for j in range(c1 - c0):
-                mul[j] = 1.0 if bits[j] else p0[j]
-            for j in range(c1 - c0):
-                gr[j] = gr[j] * mul[j]
+            for q in range(full):
+                _ap(mr[q], gr, orow, p0, 8 * q)  # noqa: F821 (bound per variant)
+            if rest:
+                s[0, :rest] = gr[8 * full :]
+                s[2, :rest] = p0[8 * full :]
+                _ap(mr[full], s[0], s[1], s[2], 0)  # noqa: F821
+                orow[8 * full :] = s[1, :rest]
 
 
 # --------------------------------------------------------------------------
-# prelu backward: dx and dw in one pass over (A, C, S) views
+# prelu backward: dx (the table's prelu_grad) and the float64 per-column
+# partial sums of dw, part[blk, class, col] += (0 if x > 0 else x * g), in
+# one pass.  ``0 if x > 0``, not ``x * g if x <= 0``: a NaN x counts, as
+# PyTorch's dw is NaN there.  float32 products are exact in float64.
 # --------------------------------------------------------------------------
 
 
-def _prelu_bwd(x, g, w, dx, part):
-    # part[blk, c]: float64 partial sums of [x <= 0] x g (not x > 0: NaN
-    # counts, as PyTorch's dw is NaN for NaN x); the caller sums over blk.
-    A, C, S = x.shape
+def _prelu_bwd(x, g, P, inner, C, dx, part):
+    R, F = x.shape
+    rb, nc, nu = _units(R, F)
     nb = part.shape[0]
+    kp = P.shape[1] - 1
+    kc = part.shape[1] - 1
     for blk in prange(nb):
-        a0 = (A * blk) // nb
-        a1 = (A * (blk + 1)) // nb
-        for a in range(a0, a1):
-            for c in range(C):
-                wc = w[c]
-                acc = 0.0
-                for s in range(S):
-                    xv = x[a, c, s]
-                    gv = g[a, c, s]
-                    if xv > 0:
-                        dx[a, c, s] = gv
-                    else:
-                        dx[a, c, s] = gv * wc
-                        acc += np.float64(xv) * np.float64(gv)  # exact product for float32
-                part[blk, c] += acc
-
-
-def _prelu_bwd2(x, g, w, dx, part):
-    # the 2-D (N, C) case: accumulate per column, rows in blocks
-    R, C = x.shape
-    nb = part.shape[0]
-    for blk in prange(nb):
-        a0 = (R * blk) // nb
-        a1 = (R * (blk + 1)) // nb
-        for a in range(a0, a1):
-            for c in range(C):
-                xv = x[a, c]
-                gv = g[a, c]
-                pos = xv > 0
-                dx[a, c] = gv if pos else gv * w[c]
-                part[blk, c] += 0.0 if pos else np.float64(xv) * np.float64(gv)
+        for u in range((nu * blk) // nb, (nu * (blk + 1)) // nb):
+            r0, r1, c0, c1 = _bounds(u, rb, nc, R, F)
+            for i in range(r0, r1):
+                k = _cls(i, inner, C)
+                wr = P[0, min(k, kp), c0:c1]
+                pr = part[blk, min(k, kc), c0:c1]
+                xr = x[i, c0:c1]
+                gr = g[i, c0:c1]
+                dr = dx[i, c0:c1]
+                for j in range(c1 - c0):
+                    xv = xr[j]
+                    gv = gr[j]
+                    dr[j] = _k(xv, gv, wr[j])  # noqa: F821 (bound: the table's prelu_grad)
+                    pr[j] += 0.0 if xv > 0 else np.float64(xv) * np.float64(gv)
 
 
 # --------------------------------------------------------------------------
@@ -556,98 +406,75 @@ def uniform(key, idx):
     return np.float64(z >> np.uint64(11)) * _TWO_M53
 
 
-def _rrelu_fwd(x, y, lower, upper, key, offset):
+def _rrelu(x, g, out, lower, upper, key, offset):
+    # out = g where x > 0 (NaN included: PyTorch's noise is 1 there), else
+    # g * slope.  The forward is g = x; the backward regenerates the slopes.
     n = x.size
-    nch = (n + CHUNK - 1) // CHUNK
     width = upper - lower
-    for c in prange(nch):
+    for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            xv = x[i]
-            if xv <= 0:
-                s = lower + width * uniform(key, offset + i)
-                y[i] = xv * s
-            else:
-                y[i] = xv
-
-
-def _rrelu_bwd(x, g, out, lower, upper, key, offset):
-    # PyTorch keeps the slope (noise = 1 where x > 0, NaN included) and
-    # multiplies: grad = g * noise.
-    n = x.size
-    nch = (n + CHUNK - 1) // CHUNK
-    width = upper - lower
-    for c in prange(nch):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            xv = x[i]
             gv = g[i]
-            if xv <= 0:
-                s = lower + width * uniform(key, offset + i)
-                out[i] = gv * s
-            else:
-                out[i] = gv
+            out[i] = gv * (lower + width * uniform(key, offset + i)) if x[i] <= 0 else gv
 
 
 def _rrelu_slopes(s, lower, upper, key, offset):
     n = s.size
-    nch = (n + CHUNK - 1) // CHUNK
     width = upper - lower
-    for c in prange(nch):
+    for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             s[i] = lower + width * uniform(key, offset + i)
 
 
 _TEMPLATES = {
-    "fwd0": _fwd0,
-    "fwd1": _fwd1,
-    "fwd2": _fwd2,
-    "fwds0": _fwds0,
-    "fwds1": _fwds1,
-    "fwds2": _fwds2,
-    "fwdm0": _fwdm0,
-    "fwdm1": _fwdm1,
-    "fwdm2": _fwdm2,
-    "bwdm_select": _bwdm_select,
-    "bwdm_slope": _bwdm_slope,
-    "bwdm_select_inplace": _bwdm_select_inplace,
-    "bwdm_slope_inplace": _bwdm_slope_inplace,
+    "fwd": _fwd,
+    "fwd_stats": _fwd_stats,
+    "fwd_mask": _fwd_mask,
+    "bwd_mask": _bwd_mask,
     "prelu_bwd": _prelu_bwd,
-    "prelu_bwd2": _prelu_bwd2,
-    "rrelu_fwd": _rrelu_fwd,
-    "rrelu_bwd": _rrelu_bwd,
+    "rrelu": _rrelu,
     "rrelu_slopes": _rrelu_slopes,
 }
 
 
+def _nparams(kernel) -> int:
+    return len(inspect.signature(kernel).parameters) - 1
+
+
 @functools.cache
-def get(template: str, kernel=None, pred=None, parallel: bool = False):
-    """The compiled loop *template* with ``_k = kernel`` and ``_pred = pred``.
+def get(template: str, kernel=None, variant: str | None = None, parallel: bool = False):
+    """The compiled loop *template*, bound to *kernel* and *variant*.
+
+    * ``fwd``, ``fwd_stats``, ``fwd_mask``: *kernel* is a forward kernel of
+      the table (bound as ``_a`` through the adapter for its number of
+      parameters); ``fwd_mask`` takes *variant* ``"open"`` or ``"pos"``;
+    * ``bwd_mask``: *variant* ``"select"`` or ``"slope"``;
+    * ``prelu_bwd``: the table's ``prelu_grad`` is bound as ``_k``.
 
     Cached per process (and on disk by Numba): one dispatcher per
-    (template, kernel, predicate, parallel); dtypes specialise lazily.
+    (template, kernel, variant, parallel); dtypes specialise lazily.
     """
     fn = _TEMPLATES[template]
     bind = {}
     name = template
     if kernel is not None:
-        bind["_k"] = njit_kernel(kernel)
+        k = njit_kernel(kernel)
+        act = cacheable(_ACT[_nparams(kernel)], f"act_{kernel.__name__}", _k=k)
+        bind["_a"] = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)(act)
         name += "_" + kernel.__name__
-    if pred is not None:
-        bind["_pred"] = njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)(cacheable(pred))
-        name += "_" + pred.__name__
+    if template == "prelu_bwd":
+        bind["_k"] = njit_kernel(K.prelu_grad)
+    if variant is not None:
+        bind["_bits" if template == "fwd_mask" else "_ap"] = _VARIANTS[variant]
+        name += "_" + variant
     if parallel:
         name += "_par"
-    f = cacheable(fn, name, **bind)
-    disp = njit(cache=_CACHE, parallel=parallel, **TARGET_OPTIONS)(f)
+    disp = njit(cache=_CACHE, parallel=parallel, **TARGET_OPTIONS)(cacheable(fn, name, **bind))
     compile_for_args = disp._compile_for_args
 
     def _compile_quietly(*args, **kws):
-        # Inlining a kernel whose helpers are themselves inline="always" into
-        # these loops can trip Numba's pedantic SSA check
-        # (NumbaIRAssumptionWarning "variable ... is not in scope"): an
-        # internal consistency note, not a user-facing problem; silence it
-        # during compilation only (the dispatcher calls this on a miss).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+        # the dispatcher calls this on a miss: silence Numba's pedantic SSA
+        # note about inlined helpers during compilation only
+        with quiet_inlining():
             return compile_for_args(*args, **kws)
 
     disp._compile_for_args = _compile_quietly

@@ -21,6 +21,10 @@ Layout conventions
 * **diagnostics** count a unit as *active* on a sample where its
   pre-activation ``x (+ b) > 0`` (NaN: inactive).  Units are the last axis of
   a 2-D ``(batch, features)`` input and axis 1 (channels) of an N-D input.
+* **prelu weights** follow PyTorch: 1 element or ``C = x.shape[1]``
+  (per feature of a 2-D input, per channel of an N-D input such as
+  ``(N, C, H, W)``), in :func:`bias_act`, the prelu mask functions and
+  :func:`prelu_backward`.
 * dtypes: float32 and float64 (other dtypes raise ``TypeError``).  Parameters
   and bias are cast to ``x``'s dtype, as the ufuncs do.  Non-contiguous inputs
   are copied once; ``out`` must be C-contiguous (``out=g`` is allowed in the
@@ -118,36 +122,75 @@ def _out(out, shape, dtype, name: str = "out") -> np.ndarray:
     return out
 
 
-def _bias(b, x: np.ndarray) -> tuple[np.ndarray, bool]:
+def _bias(b, x: np.ndarray) -> np.ndarray:
+    """The bias row (``x.shape[-1]`` elements of ``x``'s dtype); no bias is
+    ``-0.0``, which the templates add as an exact identity."""
     F = x.shape[-1]
     if b is None:
-        return np.zeros(1, x.dtype), False
+        return np.full(F, -0.0, x.dtype)
     b = np.asarray(b)
     if b.dtype.kind not in "fiub":
         raise TypeError(f"bias must be real, got {b.dtype}")
     if b.ndim > 1 or b.size not in (1, F):
         raise ValueError(f"bias must be a scalar or have x.shape[-1] = {F} elements, got shape {b.shape}")
-    return np.ascontiguousarray(np.broadcast_to(b.astype(x.dtype, copy=False).reshape(-1), (F,))), True
+    return np.ascontiguousarray(np.broadcast_to(b.astype(x.dtype, copy=False).reshape(-1), (F,)))
 
 
-def _param_rows(spec: Activation, values: dict, x: np.ndarray) -> np.ndarray:
-    """Per-column parameter block ``P`` of shape (nparams, F)."""
+def _classes(shape: tuple, axis: int = 1) -> tuple[int, int]:
+    """``(inner, C)`` of the templates' row classes for channel *axis*.
+
+    Rows of the ``(R, F)`` view belong to one index of *axis* when *axis* is
+    not the last one: class of row ``i`` = ``(i // inner) % C``.  The last
+    axis (and a 1-D or 0-sized case) is per column: ``(1, 1)``.
+    """
+    nd = len(shape)
+    ax = operator.index(axis) % nd
+    if nd < 2 or ax == nd - 1:
+        return 1, 1
+    return max(1, math.prod(shape[ax + 1 : -1])), shape[ax]
+
+
+def _channel_weight(w: np.ndarray, shape: tuple, axis: int = 1) -> tuple[np.ndarray, int, int]:
+    """PyTorch's prelu weight rules: 1 element, or ``C = shape[axis]`` (x with
+    at least 2 dimensions).  Returns the flat weight and ``(inner, C)`` of its
+    row classes (``C = 1``: one weight for every row, per column if the weight
+    axis is the last)."""
+    if w.ndim > 1:
+        raise ValueError(f"prelu: weight must be 0-d or 1-d, got {w.ndim} dimensions")
+    if w.size == 1:
+        return w.reshape(-1), 1, 1
+    if len(shape) < 2:
+        raise ValueError(f"prelu: weight of size {w.size} needs an input with at least 2 dimensions")
+    C = shape[operator.index(axis) % len(shape)]
+    if w.size != C:
+        raise ValueError(
+            "prelu: mismatch of parameter numbers and input channel size. "
+            f"Found parameter numbers = {w.size} and channel size = {C}."
+        )
+    return w.reshape(-1), *_classes(shape, axis)
+
+
+def _param_block(spec: Activation, values: dict, x: np.ndarray) -> np.ndarray:
+    """Parameter block ``P`` of shape ``(nparams, K, F)`` for the templates.
+
+    Scalars fill their row (``K = 1``).  prelu's weight follows PyTorch (1 or
+    ``C = x.shape[1]`` elements): per feature for 2-D input (the channel axis
+    is the last one, ``K = 1``), one row per channel for N-D input (``K = C``,
+    broadcast along the last axis; rows of class ``c`` use row ``c``).
+    """
     F = x.shape[-1]
-    P = np.empty((max(spec.nparams, 1), F), x.dtype)
-    for i, p in enumerate(spec.params):
+    rows = []
+    for p in spec.params:
         v = np.asarray(values[p.name])
-        if spec.name == "prelu" and v.size > 1:
-            if v.ndim > 1:
-                raise ValueError(f"prelu: weight must be 0-d or 1-d, got {v.ndim} dimensions")
-            if x.ndim != 2 or v.size != F:
-                raise ValueError(
-                    "prelu in the fused ops takes a scalar weight or one weight per feature of a 2-D "
-                    f"(batch, features) input; got weight of size {v.size} for x of shape {x.shape} "
-                    "(use fastrelu.prelu / prelu_backward for per-channel N-D inputs)"
-                )
+        if spec.name == "prelu":
+            v = _channel_weight(v, x.shape)[0]
         elif v.size != 1:
             raise ValueError(f"{spec.name}: {p.name} must be a scalar")
-        P[i] = v.reshape(-1).astype(x.dtype)
+        rows.append(v.astype(x.dtype))
+    per_channel = x.ndim > 2 and any(r.size > 1 for r in rows)
+    P = np.empty((max(len(rows), 1), x.shape[1] if per_channel else 1, F), x.dtype)
+    for i, r in enumerate(rows):
+        P[i] = r.reshape(-1, 1) if per_channel else r
     return P
 
 
@@ -287,36 +330,39 @@ class DeadUnitTracker:
 # --------------------------------------------------------------------------
 
 
+#: elements of the per-block accumulator rows (counts, dw partial sums) at most
+_ACC_BUDGET = 1 << 22
+
+
+def _blocks(nu: int, rows: int, want: int) -> int:
+    """Number of accumulator blocks: *want*, at most one per unit and within
+    :data:`_ACC_BUDGET` for accumulator rows of *rows* elements."""
+    return max(1, min(want, nu, _ACC_BUDGET // max(rows, 1)))
+
+
 def _forward(spec: Activation, x, b, values: dict, out, diagnostics: bool, parallel):
     x = _float_array(x)
     x2 = _rows(x)
-    bb, hb = _bias(b, x)
-    P = _param_rows(spec, values, x)
+    bb = _bias(b, x)
+    P = _param_block(spec, values, x)
     y = _out(out, x.shape, x.dtype)
     y2 = y.reshape(x2.shape)
     R, F = x2.shape
+    inner, C = _classes(x.shape)
     par = _use_parallel(x2.size, parallel)
-    npar = spec.nparams
     if not diagnostics:
-        T.get(f"fwd{npar}", spec.forward, None, par)(x2, bb, hb, P, y2)
+        T.get("fwd", spec.forward, None, par)(x2, bb, P, inner, C, y2)
         return y
-    percol = x.ndim <= 2
-    _, _, nu = T._units(R, F)
-    nb = max(1, min(nu, 4 * _num_threads())) if par else 1
-    if percol:
-        cnt = np.zeros((nb, F), np.int64)
-        inner = 1
-    else:
-        C = x.shape[1]
-        inner = max(1, math.prod(x.shape[2:-1]))
-        cnt = np.zeros((nb, C), np.int64)
-    T.get(f"fwds{npar}", spec.forward, None, par)(x2, bb, hb, P, y2, percol, inner, cnt)
-    counts = cnt.sum(axis=0)
-    if percol:
-        stats = ActivationStats(counts, R, x.ndim - 1)
-    else:
-        stats = ActivationStats(counts, x.size // C if C else 0, 1)
-    return y, stats
+    # units: the last axis of 1-D/2-D input (one count row), axis 1 of N-D
+    # input (a count row per channel, summed over the last axis below)
+    K = C if x.ndim > 2 else 1
+    nb = _blocks(T._units(R, F)[2], K * F, 4 * _num_threads() if par else 1)
+    cnt = np.zeros((nb, K, F), np.int32 if R < 2**31 else np.int64)
+    T.get("fwd_stats", spec.forward, None, par)(x2, bb, P, inner, C, y2, cnt)
+    if x.ndim > 2:
+        counts = cnt.sum(axis=(0, 2), dtype=np.int64)
+        return y, ActivationStats(counts, x.size // C if C else 0, 1)
+    return y, ActivationStats(cnt.sum(axis=(0, 1), dtype=np.int64), R, x.ndim - 1)
 
 
 def bias_act(
@@ -334,7 +380,8 @@ def bias_act(
         ...); ``approximate="tanh"`` selects ``gelu_tanh`` for ``"gelu"``.
     *args, **params
         The activation's parameters (``negative_slope=0.2``, ``weight=w`` for
-        prelu: a scalar or one weight per feature of a 2-D input).
+        prelu: a scalar or ``C = x.shape[1]`` weights, per feature of a 2-D
+        input, per channel of an N-D input).
     out : ndarray, optional
         C-contiguous output of ``x``'s shape and dtype (may be ``x`` itself).
     diagnostics : bool
@@ -378,40 +425,41 @@ def unpack_mask(mask, n_features: int) -> np.ndarray:
     return np.unpackbits(np.asarray(mask), axis=-1, count=n_features, bitorder="little").astype(bool)
 
 
-def _forward_mask(spec: Activation, x, bias, values: dict, pred, lo, hi, out, parallel):
+def _forward_mask(spec: Activation, x, bias, values: dict, pred: str, lo, hi, out, parallel):
     x = _float_array(x)
     x2 = _rows(x)
-    bb, hb = _bias(bias, x)
-    P = _param_rows(spec, values, x)
+    bb = _bias(bias, x)
+    P = _param_block(spec, values, x)
     y = _out(out, x.shape, x.dtype)
     R, F = x2.shape
     m = np.empty((R, mask_nbytes(F)), np.uint8)
     par = _use_parallel(x2.size, parallel)
-    T.get(f"fwdm{spec.nparams}", spec.forward, pred, par)(x2, bb, hb, P, y.reshape(x2.shape), m, lo, hi)
+    lo, hi = x.dtype.type(lo), x.dtype.type(hi)  # compare in x's dtype
+    T.get("fwd_mask", spec.forward, pred, par)(x2, bb, P, *_classes(x.shape), y.reshape(x2.shape), m, lo, hi)
     return y, m.reshape((*x.shape[:-1], m.shape[1]))
 
 
 def relu_mask(x, bias=None, *, out=None, parallel=None):
     """``(relu(x + bias), mask)``, mask = packed bits of ``x + bias > 0``."""
-    return _forward_mask(BY_NAME["relu"], x, bias, {}, T.pred_open, 0.0, _NAN, out, parallel)
+    return _forward_mask(BY_NAME["relu"], x, bias, {}, "open", 0.0, _NAN, out, parallel)
 
 
 def leaky_relu_mask(x, negative_slope=0.01, bias=None, *, out=None, parallel=None):
     """``(leaky_relu(x + bias, negative_slope), mask)``, mask of ``x + bias > 0``."""
     spec = BY_NAME["leaky_relu"]
     values = _bind(spec, (negative_slope,), {})
-    return _forward_mask(spec, x, bias, values, T.pred_pos, 0.0, 0.0, out, parallel)
+    return _forward_mask(spec, x, bias, values, "pos", 0.0, 0.0, out, parallel)
 
 
 def prelu_mask(x, weight, bias=None, *, out=None, parallel=None):
-    """``(prelu(x + bias, weight), mask)``; weight scalar or per feature of 2-D x."""
+    """``(prelu(x + bias, weight), mask)``; weight scalar or ``x.shape[1]`` (per channel) elements."""
     spec = BY_NAME["prelu"]
-    return _forward_mask(spec, x, bias, {"weight": weight}, T.pred_pos, 0.0, 0.0, out, parallel)
+    return _forward_mask(spec, x, bias, {"weight": weight}, "pos", 0.0, 0.0, out, parallel)
 
 
 def relu6_mask(x, bias=None, *, out=None, parallel=None):
     """``(relu6(x + bias), mask)``, mask of ``0 < x + bias < 6``."""
-    return _forward_mask(BY_NAME["relu6"], x, bias, {}, T.pred_open, 0.0, 6.0, out, parallel)
+    return _forward_mask(BY_NAME["relu6"], x, bias, {}, "open", 0.0, 6.0, out, parallel)
 
 
 def hardtanh_mask(x, min_val=-1.0, max_val=1.0, bias=None, *, out=None, parallel=None):
@@ -421,7 +469,7 @@ def hardtanh_mask(x, min_val=-1.0, max_val=1.0, bias=None, *, out=None, parallel
     x = _float_array(x)
     lo = float(np.asarray(min_val).astype(x.dtype))
     hi = float(np.asarray(max_val).astype(x.dtype))
-    return _forward_mask(spec, x, bias, values, T.pred_open, lo, hi, out, parallel)
+    return _forward_mask(spec, x, bias, values, "open", lo, hi, out, parallel)
 
 
 def _check_mask(mask, g) -> tuple[np.ndarray, np.ndarray]:
@@ -441,19 +489,13 @@ def _grad_mask(mask, g, slope, out, parallel):
     m2, g = _check_mask(mask, g)
     res = _out(out, g.shape, g.dtype)
     g2 = _rows(g)  # no copy when g is contiguous; out=g works in place
-    par = _use_parallel(g2.size, parallel)
     r2 = res.reshape(g2.shape)
-    if np.shares_memory(r2, g2):
-        if r2.ctypes.data != g2.ctypes.data:
-            raise ValueError("out overlaps g without being g")
-        if slope is None:
-            T.get("bwdm_select_inplace", None, None, par)(m2, r2.view(f"u{r2.itemsize}"))
-        else:
-            T.get("bwdm_slope_inplace", None, None, par)(m2, r2, slope)
-    elif slope is None:
-        T.get("bwdm_select", None, None, par)(m2, g2, r2)
-    else:
-        T.get("bwdm_slope", None, None, par)(m2, g2, slope, r2)
+    if np.shares_memory(r2, g2) and r2.ctypes.data != g2.ctypes.data:
+        raise ValueError("out overlaps g without being g")
+    par = _use_parallel(g2.size, parallel)
+    P = slope if slope is not None else np.zeros((1, 1, g2.shape[1]), g.dtype)
+    variant = "select" if slope is None else "slope"
+    T.get("bwd_mask", None, variant, par)(m2, g2, P, *_classes(g.shape), r2)
     return res
 
 
@@ -476,17 +518,18 @@ def leaky_relu_grad_mask(mask, g, negative_slope=0.01, out=None, *, parallel=Non
     """``g`` where the bit is set, else ``negative_slope * g``."""
     g = _float_array(g, "g")
     spec = BY_NAME["leaky_relu"]
-    P = _param_rows(spec, _bind(spec, (negative_slope,), {}), g)
+    P = _param_block(spec, _bind(spec, (negative_slope,), {}), g)
     return _grad_mask(mask, g, P, out, parallel)
 
 
 def prelu_grad_mask(mask, g, weight, out=None, *, parallel=None):
-    """dx of prelu from its mask: ``g`` where the bit is set, else ``weight * g``.
+    """dx of prelu from its mask: ``g`` where the bit is set, else ``weight_c * g``
+    (weight scalar or one per channel, axis 1 of ``g``).
 
     (``dw`` needs ``x``: use :func:`prelu_backward`.)
     """
     g = _float_array(g, "g")
-    P = _param_rows(BY_NAME["prelu"], {"weight": weight}, g)
+    P = _param_block(BY_NAME["prelu"], {"weight": weight}, g)
     return _grad_mask(mask, g, P, out, parallel)
 
 
@@ -494,7 +537,7 @@ def prelu_grad_mask(mask, g, weight, out=None, *, parallel=None):
 # PReLU training backward
 # --------------------------------------------------------------------------
 
-_PRELU_BLOCKS = 64  # partial sums per channel: fixed, so dw never depends on the thread count
+_PRELU_BLOCKS = 64  # partial-sum blocks: fixed by the shape, so dw never depends on the thread count
 
 
 def prelu_backward(x, g, weight, axis: int = 1, *, out=None, parallel=None):
@@ -502,50 +545,37 @@ def prelu_backward(x, g, weight, axis: int = 1, *, out=None, parallel=None):
 
     ``dx = g`` where ``x > 0`` else ``weight_c * g``; ``dw_c`` = sum over every
     axis but *axis* of ``x * g`` where ``x <= 0`` (NaN ``x`` gives NaN, as
-    PyTorch).  ``weight`` has 1 element or ``C = x.shape[axis]`` elements;
-    ``dw`` has ``weight``'s shape and dtype.  Partial sums are float64 (in 64
-    fixed row blocks, so the result is the same for any thread count).
+    PyTorch).  ``weight`` has 1 element or ``C = x.shape[axis]`` elements
+    (``x`` of any number of dimensions >= 2, e.g. ``(N, C, H, W)`` as
+    ``torch.nn.PReLU(num_parameters=C)``); ``dw`` has ``weight``'s shape and
+    dtype.  Partial sums are float64, one per (block, channel, last-axis
+    index) in up to 64 blocks of rows fixed by the shape, summed in a fixed
+    order: the result is the same for any thread count.
     """
     x = _float_array(x)
     g = np.asarray(g)
     if g.shape != x.shape:
         raise ValueError(f"g must have x's shape {x.shape}, got {g.shape}")
-    g = np.ascontiguousarray(g.astype(x.dtype, copy=False))
-    xc = np.ascontiguousarray(x)
     w = np.asarray(weight)
-    if w.ndim > 1:
-        raise ValueError(f"prelu: weight must be 0-d or 1-d, got {w.ndim} dimensions")
-    if x.ndim >= 2 and w.size != 1:
-        ax = operator.index(axis) % x.ndim
-        C = x.shape[ax]
-        if w.size != C:
-            raise ValueError(
-                "prelu: mismatch of parameter numbers and input channel size. "
-                f"Found parameter numbers = {w.size} and channel size = {C}."
-            )
-        A = math.prod(x.shape[:ax])
-        S = math.prod(x.shape[ax + 1 :])
-    elif w.size == 1:
-        C = 1
-        S = x.shape[-1] if x.ndim else 1
-        A = x.size // S if S else 0
-    else:
-        raise ValueError(f"prelu: weight of size {w.size} needs an input with at least 2 dimensions")
-    wc = np.ascontiguousarray(np.broadcast_to(w.reshape(-1).astype(x.dtype), (C,)))
+    wf, inner, C = _channel_weight(w, x.shape, axis)
+    x2 = _rows(x.reshape(1) if x.ndim == 0 else x)
+    g2 = _rows(g.astype(x.dtype, copy=False).reshape(x2.shape))
+    R, F = x2.shape
+    K = C if C > 1 else 1  # one row of partial sums per channel, or per column
+    P = np.empty((1, K, F), x.dtype)
+    P[0] = wf.astype(x.dtype).reshape(-1, 1) if K > 1 else wf.astype(x.dtype)
     dx = _out(out, x.shape, x.dtype)
-    par = _use_parallel(x.size, parallel)
-    nb = max(1, min(A, _PRELU_BLOCKS))
-    part = np.zeros((nb, C), np.float64)
-    if S == 1:
-        T.get("prelu_bwd2", None, None, par)(xc.reshape(A, C), g.reshape(A, C), wc, dx.reshape(A, C), part)
-    else:
-        T.get("prelu_bwd", None, None, par)(
-            xc.reshape(A, C, S), g.reshape(A, C, S), wc, dx.reshape(A, C, S), part
-        )
-    dwc = part.sum(axis=0)
+    par = _use_parallel(x2.size, parallel)
+    part = np.zeros((_blocks(T._units(R, F)[2], K * F, _PRELU_BLOCKS), K, F), np.float64)
+    T.get("prelu_bwd", None, None, par)(x2, g2, P, inner, C, dx.reshape(x2.shape), part)
+    if w.size == 1:
+        dwc = part.sum()
+    elif K > 1:
+        dwc = part.sum(axis=(0, 2))
+    else:  # the channel axis is the last one
+        dwc = part.sum(axis=(0, 1))
     wdt = w.dtype if w.dtype.kind == "f" else x.dtype
-    dw = (dwc.sum() if w.size == 1 and C > 1 else dwc).astype(wdt).reshape(w.shape)
-    return dx, dw
+    return dx, np.asarray(dwc).astype(wdt).reshape(w.shape)
 
 
 # --------------------------------------------------------------------------
@@ -598,8 +628,8 @@ def rrelu_train(
     xc = np.ascontiguousarray(x).reshape(-1)
     y = _out(out, x.shape, x.dtype)
     par = _use_parallel(xc.size, parallel)
-    T.get("rrelu_fwd", None, None, par)(
-        xc, y.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
+    T.get("rrelu", None, None, par)(
+        xc, xc, y.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
     )
     return y
 
@@ -618,7 +648,7 @@ def rrelu_train_grad(
     xc = np.ascontiguousarray(x).reshape(-1)
     res = _out(out, x.shape, x.dtype)
     par = _use_parallel(xc.size, parallel)
-    T.get("rrelu_bwd", None, None, par)(
+    T.get("rrelu", None, None, par)(
         xc, gc, res.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
     )
     return res

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -158,8 +160,14 @@ def test_mask_errors():
         tr.relu_grad_mask(np.zeros((3, 1), np.uint8), g)
     with pytest.raises(ValueError, match="C-contiguous"):
         tr.relu_grad_mask(np.zeros((3, 2), np.uint8), g, out=np.ones((9, 3)).T)
-    with pytest.raises(ValueError, match="per feature"):
-        tr.prelu_mask(np.ones((2, 3, 4)), np.ones(3))
+    # prelu weights follow PyTorch: 1 or C = x.shape[1] elements
+    with pytest.raises(ValueError, match="channel size = 3"):
+        tr.prelu_mask(np.ones((2, 3, 4)), np.ones(4))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        tr.prelu_mask(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="overlaps"):
+        g1 = np.ones(17)
+        tr.relu_grad_mask(np.zeros(2, np.uint8), g1[:16], out=g1[1:])
 
 
 # --------------------------------------------------------------------------
@@ -398,3 +406,146 @@ def test_module_reexports():
     assert fastrelu.training is tr
     assert set(tr.__all__) <= set(dir(tr))
     assert BY_NAME["relu"].name == "relu"
+
+
+# --------------------------------------------------------------------------
+# per-channel (axis 1) prelu in the fused kernels, N-D, vs PyTorch
+# --------------------------------------------------------------------------
+
+
+def _torch_prelu(x, b, w, g):
+    """PyTorch's prelu(x + b) forward and its autograd dx, dw (float64 sums
+    are torch's own)."""
+    torch = pytest.importorskip("torch")
+    xt = torch.from_numpy(x + b).requires_grad_(True)
+    wt = torch.from_numpy(w).requires_grad_(True)
+    yt = torch.nn.functional.prelu(xt, wt)
+    yt.backward(torch.from_numpy(g))
+    return yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+
+def _dw_tolerance(x, g, w, dtype):
+    """Summation-order tolerance for dw against PyTorch.
+
+    Any order of summing n terms has |error| <= (n - 1) * u * S (u = eps/2,
+    S = sum |x g| over x <= 0 of the channel; Higham, Accuracy and Stability,
+    (4.4)); fastrelu and torch both do, so they differ by at most
+    (n - 1) * eps * S, plus one rounding of each result to dtype.
+    """
+    ax = tuple(a for a in range(x.ndim) if a != 1)
+    S = np.abs(np.where(x > 0, 0, x.astype(np.float64) * g)).sum(axis=ax)
+    n = x.size // w.size
+    eps = np.finfo(dtype).eps
+    return (n - 1) * eps * S, eps
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(6, 5, 13), (4, 3, 6, 7), (2, 4, 3, 2, 9), (300, 3, 50)])
+def test_prelu_per_channel_nd_vs_torch(shape, dtype):
+    x = _data(shape, dtype)
+    g = _data(shape, dtype, seed=11)
+    b = _data(shape[-1], dtype, seed=12)
+    w = np.linspace(-0.3, 0.6, shape[1]).astype(dtype)  # a negative slope too
+    ty, tdx, tdw = _torch_prelu(x, b, w, g)
+    # fused bias + prelu, with diagnostics (units = channels)
+    y, st = tr.bias_act(x, b, "prelu", weight=w, diagnostics=True)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, ty)
+    not_ch = tuple(a for a in range(x.ndim) if a != 1)
+    np.testing.assert_array_equal(st.active_counts, (x + b > 0).sum(axis=not_ch))
+    np.testing.assert_array_equal(tr.bias_act(x, b, "prelu", weight=w, parallel=True), ty)
+    # mask forward and mask backward (fresh out and in place)
+    y2, m = tr.prelu_mask(x, w, bias=b)
+    np.testing.assert_array_equal(y2, ty)
+    np.testing.assert_array_equal(m, np.packbits(x + b > 0, axis=-1, bitorder="little"))
+    np.testing.assert_array_equal(tr.prelu_grad_mask(m, g, w), tdx)
+    gi = g.copy()
+    assert tr.prelu_grad_mask(m, gi, w, out=gi, parallel=True) is gi
+    np.testing.assert_array_equal(gi, tdx)
+    # training backward: dx exact, dw within the summation-order tolerance
+    for par in (False, True):
+        dx, dw = tr.prelu_backward(x + b, g, w, parallel=par)
+        assert dx.dtype == dtype and dw.dtype == dtype and dw.shape == w.shape
+        np.testing.assert_array_equal(dx, tdx)
+        tol, eps = _dw_tolerance(x + b, g, w, dtype)
+        assert np.all(np.abs(dw.astype(np.float64) - tdw) <= tol + eps * (np.abs(dw) + np.abs(tdw)))
+        # and against the exactly rounded sums (float64 partial sums: the only
+        # error is the float64 summation order and the final rounding)
+        v = (x + b).astype(np.float64)
+        terms = np.where(v > 0, 0.0, v * g).swapaxes(0, 1).reshape(w.size, -1)
+        exact = np.array([math.fsum(t) for t in terms])
+        order = terms.shape[1] * 2.0**-52 * np.abs(terms).sum(1)
+        assert np.all(np.abs(dw - exact) <= eps * np.abs(exact) + order)
+
+
+def test_prelu_backward_nd_thread_invariant():
+    x = _data((7, 6, 33, 41), np.float32)
+    g = _data(x.shape, np.float32, seed=3)
+    w = np.linspace(0.1, 0.4, 6).astype(np.float32)
+    a = tr.prelu_backward(x, g, w, parallel=False)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        b1 = tr.prelu_backward(x, g, w, parallel=True)
+    finally:
+        numba.set_num_threads(old)
+    b2 = tr.prelu_backward(x, g, w, parallel=True)
+    for r in (b1, b2):
+        np.testing.assert_array_equal(a[0], r[0])
+        np.testing.assert_array_equal(a[1], r[1])
+
+
+def test_prelu_channel_axis_other_than_1():
+    # prelu_backward's axis= (the ufunc's prelu broadcasts along it too)
+    x = _data((3, 4, 5, 6))
+    g = _data(x.shape, seed=5)
+    for axis in (0, 2, -1):
+        w = np.linspace(0.1, 0.5, x.shape[axis])
+        dx, dw = tr.prelu_backward(x, g, w, axis=axis)
+        rdx, rdw = _prelu_ref(x, g, w, axis)
+        np.testing.assert_array_equal(dx, rdx)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-13, atol=1e-13)
+
+
+def test_fused_ops_keep_negative_zero_without_bias():
+    # no bias is an added -0.0: exact, so leaky_relu(-0.0) stays -0.0
+    x = np.array([[-0.0, 0.0, -1.0, np.nan, np.inf, -np.inf, 5e-324, -5e-324, 2.0]])
+    for dt in FLOATS:
+        xd = x.astype(dt)
+        expect = fastrelu.leaky_relu(xd, dt(0.01))
+        for y in (tr.bias_act(xd, None, "leaky_relu"), tr.leaky_relu_mask(xd)[0]):
+            assert y.dtype == dt
+            np.testing.assert_array_equal(y, expect)
+            np.testing.assert_array_equal(np.signbit(y), np.signbit(expect))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("cols", [1, 7, 8, 9, 4095, 4096, 4097, 8200])
+def test_mask_round_trip_parallel_tails(cols, dtype):
+    # row lengths around the byte and work-unit boundaries, parallel loops,
+    # in place, relu6's open interval and leaky's slope
+    x = _data((37, cols), dtype, scale=4.0)
+    g = _data(x.shape, dtype, seed=2)
+    cases = (("relu6", (), lambda v: (v > 0) & (v < 6)), ("leaky_relu", (0.2,), lambda v: v > 0))
+    for name, params, pred in cases:
+        y, m = getattr(tr, f"{name}_mask")(x, *params, parallel=True)
+        np.testing.assert_array_equal(m, np.packbits(pred(x), axis=-1, bitorder="little"))
+        np.testing.assert_array_equal(y, getattr(fastrelu, name)(x, *params))
+        expect = getattr(fastrelu, f"{name}_grad")(x, g, *params)
+        gp = params if name == "leaky_relu" else ()
+        np.testing.assert_array_equal(getattr(tr, f"{name}_grad_mask")(m, g, *gp, parallel=True), expect)
+        gi = g.copy()
+        getattr(tr, f"{name}_grad_mask")(m, gi, *gp, out=gi, parallel=True)
+        np.testing.assert_array_equal(gi, expect)
+
+
+def test_stats_3d_channels_and_counts():
+    # (N, C, L): units are channels; counts from the per-column accumulators
+    x = _data((9, 4, 1030), np.float32)
+    x[:, 2] = -np.abs(x[:, 2])
+    b = _data(1030, np.float32, seed=4)
+    for par in (False, True):
+        y, st = tr.bias_act(x, b, "gelu", diagnostics=True, parallel=par)
+        np.testing.assert_array_equal(y, tr.bias_act(x, b, "gelu"))
+        np.testing.assert_array_equal(st.active_counts, (x + b > 0).sum(axis=(0, 2)))
+        assert st.active_counts.dtype == np.int64 and st.samples == 9 * 1030 and st.axis == 1

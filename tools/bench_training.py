@@ -1,17 +1,23 @@
 """Benchmark fastrelu.training: diagnostics overhead and 1-bit-mask fwd/bwd.
 
-Measured in one run, on the same arrays (float32 by default):
+Measured in one run, on the same arrays (float32 by default), every timing
+the minimum of ``--repeat`` rounds in which all benchmarks run in turn (so a
+noisy minute affects them alike; ratios are taken within the run):
 
-* bandwidth references: a 2-array pass (``np.copyto``) and a 3-array pass
-  (``np.add(a, b, out=c)``);
-* forward alone (``bias_act``) vs forward + diagnostics (target <= 1.2x);
+* bandwidth references: a 2-array pass (``np.negative(x, out=o)``: the ufunc machinery, as
+  np.add; np.copyto took another path, 1.5x slower than np.add here) and a 3-array pass
+  (``np.add(a, b, out=c)``), and the same in place (``np.negative(g,
+  out=g)``, ``np.add(x, g, out=g)``);
+* forward alone (``bias_act``) vs forward + diagnostics (goal <= 1.2x);
 * mask backward (``relu_grad_mask``) vs the x-reading backward
   (``fastrelu.relu_grad`` serial, ``fastrelu.parallel.relu_grad``), fresh
-  ``out`` and in place (``out=g``);
-* forward-with-mask + mask backward vs forward + x-reading backward;
+  ``out`` and in place (``out=g``).  "allowed" is the speed-up the byte count
+  allows, measured as (3-array pass / 2-array pass) of the matching kind;
+  "efficiency" = (x-reading / mask) / allowed (goal >= 0.9);
+* forward-with-mask + mask backward vs forward + x-reading backward (goal > 1);
 * torch ``relu`` + ``threshold_backward`` alongside, when torch is installed.
 
-Times are the minimum of ``--repeat`` runs (ms).  Usage::
+Usage::
 
     python tools/bench_training.py [--rows 8192 --cols 1024 --dtype float32]
 """
@@ -29,14 +35,17 @@ import fastrelu
 import fastrelu.training as tr
 
 
-def timeit(f, repeat):
-    f()
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
+def timings(fns: dict, repeat: int) -> dict:
+    """Best time (ms) of each callable over *repeat* interleaved rounds."""
+    for f in fns.values():
         f()
-        best = min(best, time.perf_counter() - t)
-    return best * 1e3
+    best = dict.fromkeys(fns, np.inf)
+    for _ in range(repeat):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return {k: v * 1e3 for k, v in best.items()}
 
 
 def main(argv=None):
@@ -53,80 +62,109 @@ def main(argv=None):
     b = rng.standard_normal(a.cols).astype(dt)
     o = np.empty_like(x)
     gi = g.copy()
-    r = a.repeat
-    nbytes = x.nbytes
-    print(
-        f"shape {x.shape} {dt}, {nbytes / 2**20:.0f} MiB per array, numba threads "
-        f"{numba.get_num_threads()}, "
-        f"cpus {os.cpu_count()}  [min of {r} runs, ms]"
-    )
-    rows = []
-
-    def rec(name, ms, ref=None):
-        rows.append((name, ms, ref))
-
-    t2 = timeit(lambda: np.copyto(o, x), r)
-    t3 = timeit(lambda: np.add(x, g, out=o), r)
-    rec("2-array pass (np.copyto)", t2)
-    rec("3-array pass (np.add)", t3)
     _, m = tr.relu_mask(x, b)
-    pgrad = getattr(getattr(fastrelu, "parallel", None), "relu_grad", None)
-
-    def run_target(par):
-        tag = "parallel" if par else "serial"
-        tf = timeit(lambda: tr.bias_act(x, b, out=o, parallel=par), r)
-        ts = timeit(lambda: tr.bias_act(x, b, out=o, diagnostics=True, parallel=par), r)
-        rec(f"[{tag}] bias_act relu", tf)
-        rec(f"[{tag}] bias_act relu + diagnostics", ts, ("fwd+diag / fwd", ts / tf))
-        xg = fastrelu.relu_grad if not par else pgrad
-        if xg is not None:
-            txf = timeit(lambda: xg(x, g, out=o), r)
-            np.copyto(gi, g)
-            txi = timeit(lambda: xg(x, gi, out=gi), r)
-        else:
-            txf = txi = np.nan
-        tmf = timeit(lambda: tr.relu_grad_mask(m, g, out=o, parallel=par), r)
-        tmi = timeit(lambda: tr.relu_grad_mask(m, gi, out=gi, parallel=par), r)
-        rec(f"[{tag}] x-reading relu_grad, fresh out", txf)
-        rec(f"[{tag}] x-reading relu_grad, in place", txi)
-        rec(f"[{tag}] relu_grad_mask, fresh out", tmf, ("x-reading / mask", txf / tmf))
-        rec(f"[{tag}] relu_grad_mask, in place", tmi, ("x-reading / mask", txi / tmi))
-        tfm = timeit(lambda: tr.relu_mask(x, b, out=o, parallel=par), r)
-        rec(f"[{tag}] relu_mask (fwd + mask)", tfm, ("/ bias_act", tfm / tf))
-        fwdbwd_mask = tfm + tmi
-        fwdbwd_x = tf + txi
-        rec(
-            f"[{tag}] fwd+mask + mask bwd (in place)",
-            fwdbwd_mask,
-            ("x-path / mask-path", fwdbwd_x / fwdbwd_mask),
-        )
-        rec(f"[{tag}] fwd + x-reading bwd (in place)", fwdbwd_x)
-
+    pgrad = fastrelu.parallel.relu_grad
+    fns = {
+        "2-array pass (np.negative)": lambda: np.negative(x, out=o),
+        "3-array pass (np.add)": lambda: np.add(x, g, out=o),
+        "2-array pass in place (np.negative)": lambda: np.negative(gi, out=gi),
+        "3-array pass in place (np.add)": lambda: np.add(x, gi, out=gi),
+    }
     for par in (False, True):
-        run_target(par)
-
-    # bytes moved per element: x-reading bwd reads x and g, writes out (3 arrays);
-    # mask bwd reads 1/8 byte and g, writes out
-    isz = dt.itemsize
-    print(
-        f"bytes/element: x-reading bwd {3 * isz}, mask bwd {2 * isz + 0.125:.3f} "
-        f"(ratio {3 * isz / (2 * isz + 0.125):.2f}); saved state {isz} vs 0.125 bytes"
-    )
+        tag = "[parallel]" if par else "[serial]"
+        xg = pgrad if par else fastrelu.relu_grad
+        fns.update(
+            {
+                f"{tag} bias_act relu": lambda par=par: tr.bias_act(x, b, out=o, parallel=par),
+                f"{tag} bias_act relu + diagnostics": lambda par=par: tr.bias_act(
+                    x, b, out=o, diagnostics=True, parallel=par
+                ),
+                f"{tag} relu_mask (fwd + mask)": lambda par=par: tr.relu_mask(x, b, out=o, parallel=par),
+                f"{tag} x-reading relu_grad, fresh out": lambda xg=xg: xg(x, g, out=o),
+                f"{tag} x-reading relu_grad, in place": lambda xg=xg: xg(x, gi, out=gi),
+                f"{tag} relu_grad_mask, fresh out": lambda par=par: tr.relu_grad_mask(
+                    m, g, out=o, parallel=par
+                ),
+                f"{tag} relu_grad_mask, in place": lambda par=par: tr.relu_grad_mask(
+                    m, gi, out=gi, parallel=par
+                ),
+            }
+        )
     try:
         import torch
 
         torch.set_num_threads(numba.get_num_threads())
         xt, gt = torch.from_numpy(x), torch.from_numpy(g)
-        tt = timeit(lambda: torch.relu(xt), r)
-        ttb = timeit(lambda: torch.ops.aten.threshold_backward(gt, xt, 0.0), r)
-        rec("torch relu", tt)
-        rec("torch threshold_backward", ttb)
-        rec("torch relu + threshold_backward", tt + ttb)
+        tfns = {
+            "torch relu": lambda: torch.relu(xt),
+            "torch threshold_backward": lambda: torch.ops.aten.threshold_backward(gt, xt, 0.0),
+        }
     except ImportError:
+        torch = None
+    t = timings(fns, a.repeat)
+    if torch is not None:
+        # separately: torch allocates a fresh 32 MiB output per call, which
+        # slowed the benchmark run after it in the same round by ~1.5x
+        t.update(timings(tfns, a.repeat))
+    print(
+        f"shape {x.shape} {dt}, {x.nbytes / 2**20:.0f} MiB per array, numba threads "
+        f"{numba.get_num_threads()}, cpus {os.cpu_count()}  [best of {a.repeat} interleaved rounds, ms]"
+    )
+    isz = dt.itemsize
+    print(
+        f"bytes/element: x-reading bwd {3 * isz}, mask bwd {2 * isz + 0.125:.3f} "
+        f"(ratio {3 * isz / (2 * isz + 0.125):.2f}); saved state {isz} vs 0.125 bytes"
+    )
+    allowed = {
+        "fresh out": t["3-array pass (np.add)"] / t["2-array pass (np.negative)"],
+        "in place": t["3-array pass in place (np.add)"] / t["2-array pass in place (np.negative)"],
+    }
+    rows = [(k, t[k], "") for k in list(fns)[:4]]
+    for kind, al in allowed.items():
+        rows.append((f"allowed mask-bwd speed-up, {kind} (3-pass / 2-pass)", np.nan, f"{al:.2f}x"))
+    for tag in ("[serial]", "[parallel]"):
+        tf = t[f"{tag} bias_act relu"]
+        ts = t[f"{tag} bias_act relu + diagnostics"]
+        tfm = t[f"{tag} relu_mask (fwd + mask)"]
+        rows.append((f"{tag} bias_act relu", tf, ""))
+        rows.append(
+            (f"{tag} bias_act relu + diagnostics", ts, f"fwd+diag / fwd = {ts / tf:.2f}x (goal <= 1.2)")
+        )
+        rows.append((f"{tag} relu_mask (fwd + mask)", tfm, f"/ bias_act = {tfm / tf:.2f}x"))
+        for kind in ("fresh out", "in place"):
+            tx = t[f"{tag} x-reading relu_grad, {kind}"]
+            tm = t[f"{tag} relu_grad_mask, {kind}"]
+            rows.append((f"{tag} x-reading relu_grad, {kind}", tx, ""))
+            rows.append(
+                (
+                    f"{tag} relu_grad_mask, {kind}",
+                    tm,
+                    f"x-reading / mask = {tx / tm:.2f}x, "
+                    f"efficiency {tx / tm / allowed[kind]:.2f} (goal >= 0.9)",
+                )
+            )
+        mask_path = tfm + t[f"{tag} relu_grad_mask, in place"]
+        x_path = tf + t[f"{tag} x-reading relu_grad, in place"]
+        rows.append(
+            (
+                f"{tag} fwd+mask + mask bwd (in place)",
+                mask_path,
+                f"x-path / mask-path = {x_path / mask_path:.2f}x (goal > 1)",
+            )
+        )
+        rows.append((f"{tag} fwd + x-reading bwd (in place)", x_path, ""))
+    if torch is not None:
+        tt, ttb = t["torch relu"], t["torch threshold_backward"]
+        rows += [
+            ("torch relu", tt, ""),
+            ("torch threshold_backward", ttb, ""),
+            ("torch relu + threshold_backward", tt + ttb, ""),
+        ]
+    else:
         print("(torch not installed)")
-    for name, ms, ref in rows:
-        extra = f"   {ref[0]} = {ref[1]:.2f}x" if ref else ""
-        print(f"{name:45s} {ms:8.3f}{extra}")
+    for name, ms, extra in rows:
+        val = "" if np.isnan(ms) else f"{ms:8.3f}"
+        print(f"{name:52s} {val:>8s}   {extra}".rstrip() if val else f"{name:52s}            {extra}")
 
 
 if __name__ == "__main__":
