@@ -77,6 +77,7 @@ __all__ = [
     "npdf",
     "npdf_s",
     "tanh",
+    "xndtr",
 ]
 
 # --------------------------------------------------------------------------
@@ -375,6 +376,7 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     LN2_HI = F(ln2_hi)
     LN2 = F(0.6931471805599453)
     SC = F(SCALE_EXP)  # the *_s functions return their value times 2**SC
+    UNSC = F(UNSCALE)
     LN2_LO = F(1.90821492927058770002e-10) if f64 else F(-2.12194440e-4)
     SHIFT = F(1.5 * 2.0**mbits)
     EXP_P = tuple(F(c) for c in exp_p)
@@ -431,7 +433,7 @@ BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO
 INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
 SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
 p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = p_erf_num = p_erf_den = None
-EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = None
+EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 
 
 def pow2(n):
@@ -546,12 +548,19 @@ def tanh_(x):
     return x if a == ZERO else t
 
 
-def erfc_pieces(th, tl, e, scale):
-    # erfc(th + tl) * scale, with e = exp(-(th + tl)**2) * scale computed by
-    # the caller (scale = 1 or 2**SC, exact).
+def two_sum(a, b):
+    # a + b = s + err exactly (Knuth)
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def erfc_pieces(th, tl, nh, nl, sc, scale):
+    # erfc(th + tl) * scale, scale = 2**sc (1 or 2**SC, exact), with
+    # -(th + tl)**2 = nh + nl given as an exact double-word by the caller.
     # th is the rounded argument, tl a small correction (first order).
-    # Large |t|: erfc(|t|) = exp(-t**2) * exp(R/S - 0.5625) / |t|, with
-    # the Gaussian factor e passed in (from an exact square).
+    # Large |t|: erfc(|t|) = exp(-t**2 + R/S - 0.5625) / |t|, one exp of a
+    # double-word argument (two exps multiplied cost 1-1.5 ulp more).
     a = abs(th)
     in_a = a < C084
     in_b = a < C125
@@ -567,21 +576,25 @@ def erfc_pieces(th, tl, e, scale):
     # piece B: 0.84375 <= |t| < 1.25, erf(t) = erx + pq(|t| - 1)
     pb = (ONE_M_ERX - q) if th > ZERO else (ONE + (ERX + q))
     # piece C: |t| >= 1.25 (two rationals in 1/t**2, split at 1/0.35)
-    g = exp_dw_(q - C0625, ZERO) / a  # g(a) = erfc(a) exp(a*a)
+    e = exp_dw_sc(nh, nl, sc)  # exp(-t*t) * scale
+    qh, ql = two_sum(q, -C0625)
+    eh, el = two_sum(nh, qh)
+    big_e = exp_dw_sc(eh, el + (nl + ql), sc)  # = e g(a) a, g(a) = erfc(a) exp(a*a)
     # first-order corrections for the low part tl of the argument:
-    # erfc' = -2/sqrt(pi) exp(-t*t) and g' = 2 a g - 2/sqrt(pi)
+    # erfc' = -2/sqrt(pi) exp(-t*t) and g' = 2 a g - 2/sqrt(pi), so
+    # e (g + tla g') = E/a + tla (2 E - 2/sqrt(pi) e)
     tla = tl if th > ZERO else -tl
-    pc = e * (g + tla * (TWO * a * g - TWO_OVER_SQRTPI))
+    pc = big_e / a + tla * (TWO * big_e - TWO_OVER_SQRTPI * e)
     two = TWO * scale
     pc = pc if th > ZERO else (two - pc)
     pab = (pa if a < C084 else pb) * scale - tl * (TWO_OVER_SQRTPI * e)
     res = pab if a < C125 else pc
     res = (ZERO if th > ZERO else two) if a > BIG else res
-    return res
+    return res, big_e, e
 
 
-def exp_neg_sq(x, scale_half, sc):
-    # exp(-x*x) (or exp(-x*x/2) when scale_half) * 2**sc from an exact square
+def neg_sq(x, scale_half):
+    # -x*x (or -x*x/2 when scale_half) as a double-word from an exact square
     xh = from_bits(I(to_bits(x) & SPLIT_MASK))
     xl = x - xh
     sh = xh * xh  # exact
@@ -589,27 +602,53 @@ def exp_neg_sq(x, scale_half, sc):
     if scale_half:
         sh = sh * HALF
         sl = sl * HALF
-    return exp_dw_sc(-sh, -sl, sc)
+    return -sh, -sl
+
+
+def exp_neg_sq(x, scale_half, sc):
+    # exp(-x*x) (or exp(-x*x/2) when scale_half) * 2**sc
+    nh, nl = neg_sq(x, scale_half)
+    return exp_dw_sc(nh, nl, sc)
 
 
 def erfc_(x):
     xc = ZERO if abs(x) > BIG else x  # keep the square finite
-    e = exp_neg_sq(xc, False, ZERO)
-    r = erfc_pieces(x, ZERO, e, ONE)
-    return r
+    nh, nl = neg_sq(xc, False)
+    return erfc_pieces(x, ZERO, nh, nl, ZERO, ONE)[0]
 
 
-def ndtr_sc(x, sc):
-    # Phi(x) * 2**sc = erfc(t)/2, t = -x/sqrt2 as a double-word th + tl
+def ndtr_parts(x, sc):
+    # Phi(x) * 2**sc = erfc(t)/2, t = -x/sqrt2 as a double-word th + tl;
+    # also E and e of erfc_pieces and th, tl (for xndtr_)
     scale = pow2f(sc)
     xc = ZERO if abs(x) > BIG else x
     th, tl = _two_prod(-xc, SQRT1_2)
     tl = tl - xc * SQRT1_2_LO
-    e = exp_neg_sq(xc, True, sc)  # exp(-t*t) = exp(-x*x/2), exact square
-    r = erfc_pieces(th, tl, e, scale)
+    nh, nl = neg_sq(xc, True)  # -t*t = -x*x/2, exact square
+    r, big_e, e = erfc_pieces(th, tl, nh, nl, sc, scale)
     r = HALF * r
     r = r if x == x else x
-    return (scale if x > ZERO else ZERO) if abs(x) > BIG else r
+    r = (scale if x > ZERO else ZERO) if abs(x) > BIG else r
+    return r, big_e, e, th, tl
+
+
+def ndtr_sc(x, sc):
+    return ndtr_parts(x, sc)[0]
+
+
+def xndtr_(x):
+    # x * Phi(x) (gelu).  Left tail (t = -x/sqrt2 = th + tl >= 1.25, piece C
+    # of erfc_pieces): x Phi(x) = x E' / (2 th) with E' = E + th tl (2E -
+    # 2/sqrt(pi) e), and x / (2 th) = -(1/sqrt2) (1 + tl/th) exactly, so
+    # x Phi(x) = -(1/sqrt2) (E + m), m = E tl/th + th tl (2E - 2/sqrt(pi) e):
+    # one rounding after E (the generic x * Phi rounds Phi, then the product)
+    # with 1/sqrt2 as a double-word.  Computed times 2**SC (left tail:
+    # subnormal results are rounded once, by the final scaling).
+    r, big_e, e, th, tl = ndtr_parts(x, SC)
+    m = big_e * (tl / th) + th * tl * (TWO * big_e - TWO_OVER_SQRTPI * e)
+    gc = -_fma(SQRT1_2, big_e, _fma(SQRT1_2_LO, big_e, SQRT1_2 * m))
+    left = gc if (th >= C125 and th <= BIG) else x * r
+    return left * UNSC if x < ZERO else x * (r * UNSC)
 
 
 def ndtr_(x):
@@ -647,10 +686,14 @@ _TEMPLATES = (
     expm1_,
     log1p_,
     tanh_,
+    two_sum,
     erfc_pieces,
+    neg_sq,
     exp_neg_sq,
     erfc_,
+    ndtr_parts,
     ndtr_sc,
+    xndtr_,
     ndtr_,
     ndtr_s_,
     npdf_sc,
@@ -663,7 +706,18 @@ _TEMPLATES = (
 # call in a loop body stops vectorisation); the small helpers are left to
 # LLVM, which inlines them and compiles much faster.
 _NUMBA_INLINE = frozenset(
-    {"erfc_pieces", "erfc_", "ndtr_sc", "ndtr_", "ndtr_s_", "npdf_sc", "npdf_", "npdf_s_", "exp_neg_sq"}
+    {
+        "erfc_pieces",
+        "erfc_",
+        "ndtr_sc",
+        "ndtr_",
+        "ndtr_s_",
+        "npdf_sc",
+        "npdf_",
+        "npdf_s_",
+        "exp_neg_sq",
+        "neg_sq",
+    }
 )
 
 
@@ -682,6 +736,7 @@ def _make(*args):
         tanh=ns["tanh_"],
         erfc=ns["erfc_"],
         ndtr=ns["ndtr_"],
+        xndtr=ns["xndtr_"],
         npdf=ns["npdf_"],
         exp_s=ns["exp_s_"],
         exp_dw_s=ns["exp_dw_s_"],
@@ -801,6 +856,11 @@ def ndtr(x):
     return 0.5 * math.erfc(-x * 0.7071067811865476)
 
 
+def xndtr(x):
+    """x * Phi(x) (the exact gelu), accurate on the left tail."""
+    return x * ndtr(x)
+
+
 def npdf(x):
     """Standard normal density exp(-x*x/2)/sqrt(2 pi)."""
     return 0.3989422804014327 * math.exp(-0.5 * x * x)
@@ -828,6 +888,7 @@ for _name, _fn in (
     ("log1p", log1p),
     ("erfc", erfc),
     ("ndtr", ndtr),
+    ("xndtr", xndtr),
     ("npdf", npdf),
     ("tanh", tanh),
     ("exp_s", exp_s),

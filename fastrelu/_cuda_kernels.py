@@ -344,7 +344,17 @@ def _register_cuda_approx():
 
     table_fn(ap.npdf, npdf_impl)
     table_fn(ap.npdf_s, npdf_s_impl)
-    table_fn(ap.ndtr, {F: make_ndtr(F, False) for F in (np.float32, np.float64)})
+    ndtr_impl = {F: make_ndtr(F, False) for F in (np.float32, np.float64)}
+    table_fn(ap.ndtr, ndtr_impl)
+
+    @ovl(ap.xndtr)
+    def ol_xndtr(x):
+        F = ftype(x)
+        if F is None:
+            return None
+        f = ndtr_impl[F]
+        return lambda x: F(x) * f(F(x))
+
     table_fn(ap.ndtr_s, {F: make_ndtr(F, True) for F in (np.float32, np.float64)})
 
     @ovl(ap.lit)

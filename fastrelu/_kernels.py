@@ -275,12 +275,10 @@ def silu_grad(x, g):
 
 
 def gelu(x):
-    # Exact (erf) form x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2 evaluated by
-    # ap.ndtr_s (times 2**64: the left tail keeps its relative accuracy where
-    # Phi(x) is subnormal; the erf form 0.5 x (1 + erf(x/sqrt2)) cancels to 0).
-    p = ap.ndtr_s(x)
-    un = ap.lit(x, ap.UNSCALE)
-    r = (x * p) * un if x < 0 else x * (p * un)  # x * 2**64 may overflow
+    # Exact (erf) form x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2 (ap.xndtr: the
+    # left tail keeps its relative accuracy where Phi(x) is subnormal; the
+    # erf form 0.5 x (1 + erf(x/sqrt2)) cancels to 0).
+    r = ap.xndtr(x)
     return ap.lit(x, -0.0) if x == -INF else r
 
 

@@ -28,12 +28,11 @@ def test_reference_metadata():
         assert arr["x"].size > 1000
 
 
-# Known misses of the 2-ulp float64 forward bound (measured on the far left
-# tail); tracked by the smooth-activations issue, which stays open until they
-# are fixed.  strict: the mark fails the run once they pass.
-KNOWN_MISSES = {
-    ("gelu", "float64"): "2.96 ulp at x = -3.65",
-}
+# Known misses of the stated bounds, as strict xfails (the mark fails the run
+# once a miss is fixed).  None at present: the last ones (float64 gelu,
+# gelu_tanh and mish on the far left tail, 2.2-3.0 ulp) were fixed by
+# keeping x * Phi(x) and x * e as exact double-words until the last rounding.
+KNOWN_MISSES: dict = {}
 
 
 def _param(key):
