@@ -400,69 +400,29 @@ def _at_overload(v, i):
     return lambda v, i: v
 
 
-@intrinsic
-def store(typingctx, arr, idx, val):
-    """``arr[idx] = val`` (no bounds check, no wraparound)."""
-    return _store_sig(arr, idx), _store_codegen(False)
-
-
-@intrinsic
-def store_nt(typingctx, arr, idx, val):
-    """``arr[idx] = val`` as a non-temporal (streaming) store.
-
-    For outputs far larger than the caches: the line is written without
-    being read first (no read-for-ownership), as ``memcpy`` does for large
-    copies -- 1/3 less memory traffic for a one-input activation.  Measured
-    on 1e8 elements (2 threads): relu float32 0.84 -> 0.99x of the copy
-    ceiling, float64 0.68 -> 0.83x.
-    """
-    return _store_sig(arr, idx), _store_codegen(True)
-
-
-def _store_sig(arr, idx):
-    return types.void(arr, idx, arr.dtype)
-
-
-def _store_codegen(nontemporal: bool):
-    from numba.core import cgutils
-
-    def codegen(context, builder, signature, args):
-        a, i, v = args
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, a)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [i], wraparound=False)
-        st = builder.store(context.get_value_as_data(builder, aryty.dtype, v), ptr)
-        if nontemporal:
-            st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
-        return context.get_dummy_value()
-
-    return codegen
-
-
 # One element-wise loop per arity over 1-D arrays or scalars, with ``_k``
-# bound per kernel and ``_st`` the store (:func:`store` or :func:`store_nt`).
-# ``prange`` is ``range`` unless compiled with ``parallel=True`` (the
-# parallel target's loops).
+# bound per kernel.  ``prange`` is ``range`` unless compiled with
+# ``parallel=True`` (the parallel target's loops).
 
 
 def _run1(a, o):
     for i in prange(o.shape[0]):
-        _st(o, i, _k(_at(a, i)))  # noqa: F821 (bound per kernel)
+        o[i] = _k(_at(a, i))  # noqa: F821 (bound per kernel)
 
 
 def _run2(a, b, o):
     for i in prange(o.shape[0]):
-        _st(o, i, _k(_at(a, i), _at(b, i)))  # noqa: F821
+        o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
 
 
 def _run3(a, b, c, o):
     for i in prange(o.shape[0]):
-        _st(o, i, _k(_at(a, i), _at(b, i), _at(c, i)))  # noqa: F821
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
 
 
 def _run4(a, b, c, d, o):
     for i in prange(o.shape[0]):
-        _st(o, i, _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i)))  # noqa: F821
+        o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
 
 
 RUN_TEMPLATES = {1: _run1, 2: _run2, 3: _run3, 4: _run4}
@@ -573,11 +533,11 @@ def inline_kernel(kernel: Callable, half: bool = False, nin: int = 1) -> Callabl
 def _loop(kernel: Callable, nin: int, dt: np.dtype):
     """The compiled ``@cfunc`` loop of *kernel* for element type *dt*."""
     half = dt == np.float16
-    storage = np.dtype(np.uint16) if half else dt
-    nbt = _NUMBA_TYPES[storage]
+    store = np.dtype(np.uint16) if half else dt
+    nbt = _NUMBA_TYPES[store]
     k = inline_kernel(kernel, half, nin)
     r = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)(
-        cacheable(RUN_TEMPLATES[nin], f"run_{kernel.__name__}_{dt.name}", _k=k, _st=store)
+        cacheable(RUN_TEMPLATES[nin], f"run_{kernel.__name__}_{dt.name}", _k=k)
     )
     fn = cacheable(
         _LOOP_TEMPLATES[nin],
@@ -585,7 +545,7 @@ def _loop(kernel: Callable, nin: int, dt: np.dtype):
         _k=k,
         _r=r,
         _T=nbt,
-        _Z=storage.itemsize,
+        _Z=store.itemsize,
         _V=dt.kind == "f",
     )
     with quiet_inlining():

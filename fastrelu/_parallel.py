@@ -191,26 +191,17 @@ _loops: dict = {}
 _loops_lock = threading.Lock()
 
 
-#: outputs of at least this many bytes are written with streaming stores
-NONTEMPORAL_BYTES = 32 << 20
-
-
-def prange_loop(kernel, nin: int, half: bool, nontemporal: bool = False):
-    """The ``@njit(parallel=True)`` loop of *kernel* (float16: on uint16 bits).
-
-    *nontemporal*: write the output with streaming stores (see
-    :func:`fastrelu._build.store_nt`); used from :data:`NONTEMPORAL_BYTES`.
-    """
-    key = (kernel, half, nontemporal)
+def prange_loop(kernel, nin: int, half: bool):
+    """The ``@njit(parallel=True)`` loop of *kernel* (float16: on uint16 bits)."""
+    key = (kernel, half)
     disp = _loops.get(key)
     if disp is None:
         with _loops_lock:
             disp = _loops.get(key)
             if disp is None:
                 k = _build.inline_kernel(kernel, half, nin)
-                name = f"par_{'nt_' if nontemporal else ''}{'half_' if half else ''}{kernel.__name__}"
-                st = _build.store_nt if nontemporal else _build.store
-                fn = _build.cacheable(_build.RUN_TEMPLATES[nin], name, _k=k, _st=st)
+                name = f"par_{'half_' if half else ''}{kernel.__name__}"
+                fn = _build.cacheable(_build.RUN_TEMPLATES[nin], name, _k=k)
                 disp = njit(**_PAR_OPTIONS)(fn)
                 _loops[key] = disp
     return disp
@@ -321,7 +312,7 @@ class ParallelUfunc(Ufunc):
             flat = [a.view(view) for a in flat]
             oflat = oflat.view(view)
             params = [np.asarray(p, dt).view(view)[()] for p in params]
-        loop = prange_loop(self._kernel, self._nargs, view is not None, out.nbytes >= NONTEMPORAL_BYTES)
+        loop = prange_loop(self._kernel, self._nargs, view is not None)
         if _state["serialize"]:
             with _launch_lock:
                 loop(*flat, *params, oflat)
@@ -338,8 +329,7 @@ class ParallelUfunc(Ufunc):
             nbt = _build._NUMBA_TYPES[np.dtype(np.uint16) if half else dt]
             arr = types.Array(nbt, 1, "C")
             sig = (arr,) * self._ndata + (nbt,) * (self._nargs - self._ndata) + (arr,)
-            for nontemporal in (False, True):
-                prange_loop(self._kernel, self._nargs, half, nontemporal).compile(sig)
+            prange_loop(self._kernel, self._nargs, half).compile(sig)
 
 
 _MAX = {dt: float(np.finfo(dt).max) for dt in _FLOATS}

@@ -34,9 +34,9 @@ def low_cut(monkeypatch):
     calls = []
     real = _parallel.prange_loop
 
-    def spy(kernel, nin, half, nontemporal=False):
-        calls.append((kernel.__name__, nin, half, nontemporal))
-        return real(kernel, nin, half, nontemporal)
+    def spy(kernel, nin, half):
+        calls.append((kernel.__name__, nin, half))
+        return real(kernel, nin, half)
 
     monkeypatch.setattr(_parallel, "prange_loop", spy)
     return calls
@@ -134,17 +134,13 @@ SAMPLE = [
 ]
 
 
-@pytest.mark.parametrize("nontemporal", [False, True], ids=["stores", "streaming-stores"])
 @pytest.mark.parametrize(("name", "dtype"), SAMPLE, ids=[f"{n}-{np.dtype(d).name}" for n, d in SAMPLE])
-def test_bit_identical(low_cut, monkeypatch, name, dtype, nontemporal):
-    # streaming stores are used for large outputs: lower the threshold to 0
-    monkeypatch.setattr(_parallel, "NONTEMPORAL_BYTES", 0 if nontemporal else 1 << 62)
+def test_bit_identical(low_cut, name, dtype):
     args = _operands(name, 3 * CUT + 17, dtype)
     kw = _params(name)
     want = getattr(fastrelu, name)(*args, **kw)
     got = getattr(P, name)(*args, **kw)
     assert low_cut, "prange path not taken"
-    assert all(c[3] == nontemporal for c in low_cut)
     assert_same(got, want)
     # out= is written in place and returned
     out = np.full_like(want, 7)
