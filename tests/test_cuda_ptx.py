@@ -15,12 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip(
-    "numba_cuda", reason='numba-cuda is not installed (pip install "fastrelu[cuda]"); CI installs it'
-)
-
 PTX_TESTS = Path(__file__).parent / "cuda_ptx" / "ptx_cuda.py"
 
 

@@ -7,16 +7,15 @@ import pickle
 import time
 from pathlib import Path
 
+import cloudpickle
+import dask
+import dask.array as da
 import numpy as np
 import pytest
 
 import fastrelu
 import fastrelu.parallel
 from fastrelu._spec import TABLE
-
-da = pytest.importorskip("dask.array")
-dask = pytest.importorskip("dask")
-cloudpickle = pytest.importorskip("cloudpickle")
 
 
 def _no_compute(dsk, keys, **kwargs):  # a dask scheduler that refuses to run anything
@@ -211,7 +210,8 @@ def test_distributed_processes_1e8_and_cache_reuse(tmp_path):
     """Two worker processes share ``NUMBA_CACHE_DIR``: the first compiles and fills the
     cache, the second loads from it (fast, writing nothing); then >= 1e8 elements in chunks.
     """
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     cache_dir = tmp_path / "numba-cache"
     cache_dir.mkdir()
     n = 100_000_000

@@ -5,10 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("sklearn")
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +16,6 @@ def _load():
 
 
 def test_mlp_digits(tmp_path):
-    pytest.importorskip("matplotlib")
     mod = _load()
     plot = tmp_path / "dead_units.png"
     res = mod.run(epochs=6, dying_epochs=6, plot=plot, quiet=True)

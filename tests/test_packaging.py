@@ -30,7 +30,6 @@ def _version() -> str:
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory):
     """sdist + wheel built from a copy of the tree (the checkout is never written to)."""
-    pytest.importorskip("build")
     tmp = tmp_path_factory.mktemp("pkg")
     src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=_IGNORE)

@@ -253,13 +253,15 @@ def test_nan_input_no_warning_no_stale_flags(low_cut):
 
 
 def test_duck_arrays(low_cut):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     x = _data(8 * CUT, np.float32)
     d = da.from_array(x, chunks=3 * CUT)
     r = P.leaky_relu(d, 0.2)
     assert isinstance(r, da.Array)
     assert_same(r.compute(scheduler="sync"), fastrelu.leaky_relu(x, 0.2))
-    xr = pytest.importorskip("xarray")
+    import xarray as xr
+
     xa = xr.DataArray(x, dims="t")
     rx = P.relu(xa)
     assert isinstance(rx, xr.DataArray)
@@ -267,7 +269,8 @@ def test_duck_arrays(low_cut):
 
 
 def test_dask_threaded_map_blocks(low_cut):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     x = _data(40 * CUT, np.float64)
     g = np.random.default_rng(5).standard_normal(x.size)
     dx = da.from_array(x, chunks=4 * CUT + 3)

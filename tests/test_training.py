@@ -255,7 +255,8 @@ def test_prelu_backward_thread_invariant_and_nan():
 
 
 def test_prelu_backward_vs_torch():
-    torch = pytest.importorskip("torch")
+    import torch
+
     for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
         x = _data((16, 6, 9, 5), dtype)
         g = _data(x.shape, dtype, seed=4)
@@ -328,7 +329,8 @@ def test_rrelu_train_chunk_and_thread_invariant():
 
 
 def test_rrelu_slopes_distribution():
-    stats = pytest.importorskip("scipy.stats")
+    import scipy.stats as stats
+
     lo, hi = 1 / 8, 1 / 3
     s = tr.rrelu_slopes(200_000, lo, hi, seed=3).ravel()
     assert stats.kstest(s, stats.uniform(loc=lo, scale=hi - lo).cdf).pvalue > 1e-3
@@ -339,8 +341,9 @@ def test_rrelu_slopes_distribution():
 
 
 def test_rrelu_slopes_agree_with_torch():
-    torch = pytest.importorskip("torch")
-    stats = pytest.importorskip("scipy.stats")
+    import scipy.stats as stats
+    import torch
+
     lo, hi = 0.1, 0.4
     torch.manual_seed(0)
     xt = -torch.ones(100_000, dtype=torch.float64)
@@ -416,7 +419,8 @@ def test_module_reexports():
 def _torch_prelu(x, b, w, g):
     """PyTorch's prelu(x + b) forward and its autograd dx, dw (float64 sums
     are torch's own)."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     xt = torch.from_numpy(x + b).requires_grad_(True)
     wt = torch.from_numpy(w).requires_grad_(True)
     yt = torch.nn.functional.prelu(xt, wt)

@@ -30,10 +30,6 @@ from fastrelu._spec import BY_NAME, public_names, resolve
 if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
     pytest.skip("compile_ptx is not available under NUMBA_ENABLE_CUDASIM", allow_module_level=True)
 
-pytest.importorskip(
-    "numba_cuda", reason='numba-cuda is not installed (pip install "fastrelu[cuda]"); CI installs it'
-)
-
 CC = (8, 0)
 NAMES = public_names()
 

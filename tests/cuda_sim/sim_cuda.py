@@ -240,7 +240,8 @@ def test_out_errors():
 
 
 def test_bf16_conversions_match_torch():
-    torch = pytest.importorskip("torch")
+    import torch
+
     from fastrelu import _cuda_kernels as ck
 
     rng = np.random.default_rng(0)
@@ -262,7 +263,8 @@ def test_bf16_conversions_match_torch():
 
 
 def test_bf16_kernel():
-    torch = pytest.importorskip("torch")
+    import torch
+
     x = torch.linspace(-4, 4, 40, dtype=torch.bfloat16)
     bits = x.view(torch.int16).numpy().view(np.uint16)
     comp = fc._compiled("gelu", "float32", ("bfloat16",), "bfloat16", True, 0)
