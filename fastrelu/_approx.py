@@ -587,8 +587,8 @@ def erfc_pieces(th, tl, nh, nl, sc, scale):
     pc = big_e / a + tla * (TWO * big_e - TWO_OVER_SQRTPI * e)
     two = TWO * scale
     pc = pc if th > ZERO else (two - pc)
-    pab = (pa if a < C084 else pb) * scale - tl * (TWO_OVER_SQRTPI * e)
-    res = pab if a < C125 else pc
+    pab = (pa if in_a else pb) * scale - tl * (TWO_OVER_SQRTPI * e)
+    res = pab if in_b else pc
     res = (ZERO if th > ZERO else two) if a > BIG else res
     return res, big_e, e
 

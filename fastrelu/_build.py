@@ -60,7 +60,6 @@ __all__ = [
     "f16_to_f32",
     "f32_to_f16",
     "inline_kernel",
-    "njit_kernel",
 ]
 
 #: Options every CPU compilation uses.  No fastmath: NaN/inf must survive.
@@ -654,8 +653,3 @@ def build_ufunc(
         )
         _KEEPALIVE.append((uf, funcs, data, infos, tys, cname, cdoc, keep, _tramp_lib))
         return uf
-
-
-def njit_kernel(kernel: Callable) -> Callable:
-    """The scalar kernel as an ``@njit`` function LLVM inlines into its callers."""
-    return inline_kernel(kernel)

@@ -52,7 +52,7 @@ from numba.extending import intrinsic, register_jitable
 
 from fastrelu import _kernels as K
 from fastrelu import _parallel  # noqa: F401  (preloads TBB: the layer is chosen before any parallel kernel runs)
-from fastrelu._build import TARGET_OPTIONS, cacheable, njit_kernel, quiet_inlining
+from fastrelu._build import TARGET_OPTIONS, cacheable, inline_kernel, quiet_inlining
 
 __all__ = ["CHUNK", "get", "mix64", "uniform"]
 
@@ -457,12 +457,12 @@ def get(template: str, kernel=None, variant: str | None = None, parallel: bool =
     bind = {}
     name = template
     if kernel is not None:
-        k = njit_kernel(kernel)
+        k = inline_kernel(kernel)
         act = cacheable(_ACT[_nparams(kernel)], f"act_{kernel.__name__}", _k=k)
         bind["_a"] = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)(act)
         name += "_" + kernel.__name__
     if template == "prelu_bwd":
-        bind["_k"] = njit_kernel(K.prelu_grad)
+        bind["_k"] = inline_kernel(K.prelu_grad)
     if variant is not None:
         bind["_bits" if template == "fwd_mask" else "_ap"] = _VARIANTS[variant]
         name += "_" + variant

@@ -5,7 +5,7 @@ Usage:  python tools/bench_smooth.py [--n 10000000] [--repeat 5] [--only gelu,si
 
 For each smooth forward and gradient, float32 and float64, N elements:
 fastrelu's single-thread ufunc (``_build.build_ufunc``), a prange loop over
-``_build.njit_kernel(kernel)`` (all cores), PyTorch CPU (if importable), a
+``_build.inline_kernel(kernel)`` (all cores), PyTorch CPU (if importable), a
 NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
 no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
 read + written.  Ratios: parallel vs torch and vs naive, single vs NumPy.
@@ -132,7 +132,7 @@ def best(fn, repeat):
 
 
 def prange_loop(kernel, nin):
-    k = _build.njit_kernel(kernel)
+    k = _build.inline_kernel(kernel)
     if nin == 1:
 
         @numba.njit(parallel=True, error_model="numpy")
