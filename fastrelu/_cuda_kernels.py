@@ -355,7 +355,16 @@ def _register_cuda_approx():
         f = ndtr_impl[F]
         return lambda x: F(x) * f(F(x))
 
-    table_fn(ap.ndtr_s, {F: make_ndtr(F, True) for F in (np.float32, np.float64)})
+    ndtr_s_impl = {F: make_ndtr(F, True) for F in (np.float32, np.float64)}
+    table_fn(ap.ndtr_s, ndtr_s_impl)
+
+    @ovl(ap.dxndtr)
+    def ol_dxndtr(x):
+        F = ftype(x)
+        if F is None:
+            return None
+        ph, pd, unscale = ndtr_s_impl[F], npdf_s_impl[F], F(ap.UNSCALE)
+        return lambda x: (ph(F(x)) + F(x) * pd(F(x))) * unscale
 
     @ovl(ap.lit)
     def ol_lit(x, c):

@@ -284,8 +284,7 @@ def gelu(x):
 
 def gelu_grad(x, g):
     # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)|
-    r = (ap.ndtr_s(x) + x * ap.npdf_s(x)) * ap.lit(x, ap.UNSCALE)
-    r = g * r
+    r = g * ap.dxndtr(x)
     r = ap.lit(x, 0.0) * g if x == -INF else r
     return g if x == INF else r
 

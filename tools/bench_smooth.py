@@ -8,7 +8,8 @@ fastrelu's single-thread ufunc (``_build.build_ufunc``), a prange loop over
 ``_build.inline_kernel(kernel)`` (all cores), PyTorch CPU (if importable), a
 NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
 no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
-read + written.  Ratios: parallel vs torch and vs naive, single vs NumPy.
+read + written.  Ratios: parallel vs torch (both writing into a preallocated
+output) and vs naive (likewise), single vs NumPy (both allocating their result).
 """
 
 from __future__ import annotations
@@ -162,50 +163,48 @@ def prange_loop(kernel, nin):
 
 
 def torch_fn(name):
+    """torch's CPU kernel for *name* writing into a preallocated output (the
+    ``out=`` / ``grad_input=`` overloads: a fresh 40 MB tensor per call costs
+    more than the kernel here, page faults included), or None.  mish_backward
+    has no such overload: it allocates (marked in the table)."""
     try:
         import torch
-        import torch.nn.functional as F
     except ImportError:
         return None
+    aten = torch.ops.aten
     fwd = {
-        "elu": F.elu,
-        "selu": F.selu,
-        "celu": F.celu,
-        "softplus": F.softplus,
-        "gelu": F.gelu,
-        "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
-        "silu": F.silu,
-        "mish": F.mish,
+        "elu": lambda x, o: aten.elu.out(x, 1.0, 1.0, 1.0, out=o),
+        "selu": lambda x, o: aten.elu.out(x, 1.6732632423543772, 1.0507009873554805, 1.0, out=o),
+        "celu": lambda x, o: aten.celu.out(x, 1.0, out=o),
+        "softplus": lambda x, o: aten.softplus.out(x, 1.0, 20.0, out=o),
+        "gelu": lambda x, o: aten.gelu.out(x, out=o),
+        "gelu_tanh": lambda x, o: aten.gelu.out(x, approximate="tanh", out=o),
+        "silu": lambda x, o: aten.silu.out(x, out=o),
+        "mish": lambda x, o: aten.mish.out(x, out=o),
+    }
+    bwd = {
+        "elu": lambda g, x, o: aten.elu_backward.grad_input(g, 1.0, 1.0, 1.0, False, x, grad_input=o),
+        "selu": lambda g, x, o: aten.elu_backward.grad_input(
+            g, 1.6732632423543772, 1.0507009873554805, 1.0, False, x, grad_input=o
+        ),
+        "celu": lambda g, x, o: aten.elu_backward.grad_input(g, 1.0, 1.0, 1.0, False, x, grad_input=o),
+        "softplus": lambda g, x, o: aten.softplus_backward.grad_input(g, x, 1.0, 20.0, grad_input=o),
+        "gelu": lambda g, x, o: aten.gelu_backward.grad_input(g, x, grad_input=o),
+        "gelu_tanh": lambda g, x, o: aten.gelu_backward.grad_input(g, x, approximate="tanh", grad_input=o),
+        "silu": lambda g, x, o: aten.silu_backward.grad_input(g, x, grad_input=o),
+        "mish": lambda g, x, o: aten.mish_backward(g, x),  # no out overload: allocates
     }
     base = name.removesuffix("_grad")
     if base not in fwd:
         return None
-    if not name.endswith("_grad"):
+    grad = name.endswith("_grad")
+    f = bwd[base] if grad else fwd[base]
 
-        def f(x, g, out):
-            with torch.no_grad():
-                return fwd[base](x)
-
-        return f
-    # the backward kernel alone (what fastrelu's gradient replaces)
-    bwd = {
-        "elu": lambda g, x: torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, x),
-        "selu": lambda g, x: torch.ops.aten.elu_backward(
-            g, 1.6732632423543772, 1.0507009873554805, 1.0, False, x
-        ),
-        "celu": lambda g, x: torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, x),
-        "softplus": lambda g, x: torch.ops.aten.softplus_backward(g, x, 1.0, 20.0),
-        "gelu": lambda g, x: torch.ops.aten.gelu_backward(g, x),
-        "gelu_tanh": lambda g, x: torch.ops.aten.gelu_backward(g, x, approximate="tanh"),
-        "silu": lambda g, x: torch.ops.aten.silu_backward(g, x),
-        "mish": lambda g, x: torch.ops.aten.mish_backward(g, x),
-    }
-
-    def fb(x, g, out):
+    def call(x, g, out):
         with torch.no_grad():
-            return bwd[base](g, x)
+            return f(g, x, out) if grad else f(x, out)
 
-    return fb
+    return call
 
 
 def main(argv=None):
@@ -216,6 +215,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     rng = np.random.default_rng(0)
+    try:
+        import torch
+
+        torch.set_num_threads(numba.get_num_threads())
+    except ImportError:
+        pass
     print(
         f"N = {args.n:.0e}, {numba.config.NUMBA_NUM_THREADS} threads, best of {args.repeat}; GB/s (read + write)\n"
     )
@@ -252,16 +257,19 @@ def main(argv=None):
             ins = [x, g] if grad else [x]
             nbytes = x.nbytes * (len(ins) + 1)
             t_single = best(lambda: uf(*ins, *extra, out=out), args.repeat)
+            # NumPy's expression allocates its result: compare with the
+            # allocating call a user would swap it for
+            t_single_alloc = best(lambda: uf(*ins, *extra), args.repeat)
             t_par = best(lambda: par(*ins, *extra, out), args.repeat)
             with np.errstate(all="ignore"):
                 t_np = best(lambda: npf(*ins), max(1, args.repeat // 2))
-            t_naive = best(lambda: naive_uf(*ins), max(1, args.repeat // 2))
+            t_naive = best(lambda: naive_uf(*ins, out=out), max(1, args.repeat // 2))
             t_torch = None
             if tf is not None:
                 import torch
 
-                tx, tg = torch.from_numpy(x), torch.from_numpy(g)
-                t_torch = best(lambda: tf(tx, tg, None), args.repeat)
+                tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
+                t_torch = best(lambda: tf(tx, tg, to), args.repeat)
 
             def gb(t):
                 return "—" if t is None else f"{nbytes / t / 1e9:.1f}"
@@ -271,7 +279,7 @@ def main(argv=None):
 
             print(
                 f"| {name} | {np.dtype(dt).name} | {gb(t_single)} | {gb(t_par)} | {gb(t_torch)} | {gb(t_np)} | "
-                f"{gb(t_naive)} | {ratio(t_torch, t_par)} | {ratio(t_naive, t_par)} | {ratio(t_np, t_single)} |",
+                f"{gb(t_naive)} | {ratio(t_torch, t_par)} | {ratio(t_naive, t_par)} | {ratio(t_np, t_single_alloc)} |",
                 flush=True,
             )
 
