@@ -94,17 +94,22 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(numba.get_num_threads())
-        xt, gt = torch.from_numpy(x), torch.from_numpy(g)
+        xt, gt, ot = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(o)
+        aten = torch.ops.aten
+        # like fastrelu's rows, torch writes into a preallocated output
+        # (relu.out, threshold_backward.grad_input): a fresh 32 MiB tensor
+        # per call costs more than the kernel on this machine
         tfns = {
-            "torch relu": lambda: torch.relu(xt),
-            "torch threshold_backward": lambda: torch.ops.aten.threshold_backward(gt, xt, 0.0),
+            "torch relu": lambda: aten.relu.out(xt, out=ot),
+            "torch threshold_backward": lambda: aten.threshold_backward.grad_input(
+                gt, xt, 0.0, grad_input=ot
+            ),
         }
     except ImportError:
         torch = None
     t = timings(fns, a.repeat)
     if torch is not None:
-        # separately: torch allocates a fresh 32 MiB output per call, which
-        # slowed the benchmark run after it in the same round by ~1.5x
+        # in their own rounds (torch's thread pool beside Numba's)
         t.update(timings(tfns, a.repeat))
     print(
         f"shape {x.shape} {dt}, {x.nbytes / 2**20:.0f} MiB per array, numba threads "
