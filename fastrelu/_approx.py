@@ -404,6 +404,9 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     EXP_P = tuple(F(c) for c in exp_p)
     EXP_LO, EXP_HI, EM1_LO = F(exp_lo), F(exp_hi), F(em1_lo)
     MBITS, BIAS = I(mbits), I(bias)
+    BIAS_SC = I(bias + SCALE_EXP)
+    # exp's lower limit: 2**(n + SC) stays normal (one ulp of margin)
+    EXPS_LO = F(-(bias - 2 + SCALE_EXP) * 0.6931471805599453)
     SHIFT_BIAS = F(1.5 * 2.0**mbits + bias)
     IONE = I(1)
     LG = tuple(F(c) for c in lg)
@@ -443,7 +446,6 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     if rgauss is not None:
         p_rg_num, p_rg_den = (_poly(tuple(float(c) for c in cs)) for cs in rgauss[:2])
         RG_MAX = F(rgauss[2])
-        BIAS_SC = I(bias + SCALE_EXP)
         SC_ONE = F(2.0**SCALE_EXP)
     return {k: v for k, v in locals().items() if k.isupper() or k.startswith("p_") or k in _NS_NAMES}
 
@@ -459,7 +461,7 @@ F = I = f64 = to_bits = from_bits = None
 BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO = HALF = INF = None
 INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
 SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
-RG_MAX = SC_ONE = BIAS_SC = p_rg_num = p_rg_den = None
+RG_MAX = SC_ONE = BIAS_SC = EXPS_LO = p_rg_num = p_rg_den = None
 p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = p_erf_num = p_erf_den = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 
@@ -486,24 +488,25 @@ def reduce(x):
 
 
 def exp_dw_sc(x, lo, sc):
-    # exp(x + lo) * 2**sc, |lo| <= ulp-ish of x (or small compared with 1);
-    # sc is 0 or SC (a constant: folded).  Below the underflow threshold of
-    # the scaled result the clamped argument gives 0 after rounding.
-    elo = EXP_LO - sc * LN2
-    out = x > EXP_HI or x < elo
-    hc = EXP_HI if x > EXP_HI else x
-    hc = elo if hc < elo else hc
-    lo = ZERO if out else lo  # saturated: the low part does not matter
-    kf, _ = reduce(hc)
-    hi = hc - kf * LN2_HI  # exact
-    lo2 = kf * LN2_LO - lo
+    # exp(x + lo) * 2**sc for x <= 40 (larger x: unspecified -- every caller
+    # passes -|v|, an argument clamped at 20, or discards the lanes with
+    # x > 0), |lo| <= ulp-ish of x (or small compared with 1); sc is 0 or SC
+    # (a constant: folded).  Computed as p * 2**(n + SC) (normal down to
+    # x = EXPS_LO, one exact product) times 2**(sc - SC) (1, or one rounding
+    # for results that are subnormal); 0 below EXPS_LO, where every result
+    # has underflowed.  NaN passes through the comparisons.
+    under = x < EXPS_LO
+    xc = EXPS_LO if under else x
+    t = _fma(xc, LOG2E, SHIFT)
+    kf = t - SHIFT
+    hi = _fma(kf, -LN2_HI, xc)  # exact
+    lo2 = _fma(kf, LN2_LO, -lo)
     r = hi - lo2
     q = r * r * p_exp(r)
     p = ONE + (hi + (q - lo2))
-    # 2**(n + sc) in two exact steps (subnormal results are rounded once)
-    kf = kf + sc
-    k1 = (kf * HALF + SHIFT) - SHIFT
-    return (p * pow2f(k1)) * pow2f(kf - k1)
+    e = p * from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
+    e = e if sc == SC else e * UNSC
+    return ZERO if under else e
 
 
 def exp_dw_(x, lo):
@@ -707,20 +710,6 @@ def dxndtr_(x):
     return (ndtr_s_(x) + x * npdf_s_(x)) * UNSC
 
 
-def exp_b_s(x, lo):
-    # exp(x + lo) * 2**SC for x where that is normal (no clamps, one scaling):
-    # the reduction and polynomial of exp_dw_sc, 2**(n + SC) from the bits of
-    # the rounded x*log2e
-    t = _fma(x, LOG2E, SHIFT)
-    kf = t - SHIFT
-    hi = _fma(kf, -LN2_HI, x)  # exact
-    lo2 = _fma(kf, LN2_LO, -lo)
-    r = hi - lo2
-    q = r * r * p_exp(r)
-    p = ONE + (hi + (q - lo2))
-    return p * from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
-
-
 def gauss_r(x):
     # (e, r): e = exp(-x*x/2) * 2**SC from the exact square x*x = hi + lo
     # (double-word argument: exp has condition number x*x/2) and
@@ -733,7 +722,7 @@ def gauss_r(x):
     ac = RG_MAX if a > RG_MAX else a
     hi = ac * ac
     lo = _fma(ac, ac, -hi)
-    e = exp_b_s(-HALF * hi, -HALF * lo)  # >= 2**-110: normal
+    e = exp_dw_sc(-HALF * hi, -HALF * lo, SC)
     e = ZERO if a > RG_MAX else e
     ad = np.float64(ac)
     return e, F(p_rg_num(ad) / p_rg_den(ad))
@@ -781,7 +770,6 @@ _TEMPLATES = (
     npdf_,
     npdf_s_,
     dxndtr_,
-    exp_b_s,
     gauss_r,
     xndtr_r_,
     dxndtr_r_,
