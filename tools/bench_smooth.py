@@ -4,8 +4,8 @@
 Usage:  python tools/bench_smooth.py [--n 10000000] [--repeat 5] [--only gelu,silu]
 
 For each smooth forward and gradient, float32 and float64, N elements:
-fastrelu's single-thread ufunc (``_build.build_ufunc``), a prange loop over
-``_build.inline_kernel(kernel)`` (all cores), PyTorch CPU (if importable), a
+fastrelu's single-thread ufunc (``_build.build_ufunc``), the parallel target
+``fastrelu.parallel.<name>`` (all cores; its prange loop above the cut-over), PyTorch CPU (if importable), a
 NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
 no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
 read + written.  Ratios: parallel vs torch (both writing into a preallocated
@@ -22,6 +22,7 @@ import numba
 import numpy as np
 import scipy.special as sc
 
+import fastrelu.parallel
 from fastrelu import _build, _kernels
 
 SQ2 = math.sqrt(2.0)
@@ -132,36 +133,6 @@ def best(fn, repeat):
     return min(ts)
 
 
-def prange_loop(kernel, nin):
-    k = _build.inline_kernel(kernel)
-    if nin == 1:
-
-        @numba.njit(parallel=True, error_model="numpy")
-        def run(x, out):
-            for i in numba.prange(x.size):
-                out[i] = k(x[i])
-    elif nin == 2:
-
-        @numba.njit(parallel=True, error_model="numpy")
-        def run(x, a, out):
-            for i in numba.prange(x.size):
-                out[i] = k(x[i], a[i])
-    elif nin == 3:
-
-        @numba.njit(parallel=True, error_model="numpy")
-        def run(x, a, b, out):
-            for i in numba.prange(x.size):
-                out[i] = k(x[i], a[i], b[i])
-    else:
-
-        @numba.njit(parallel=True, error_model="numpy")
-        def run(x, a, b, c, out):
-            for i in numba.prange(x.size):
-                out[i] = k(x[i], a[i], b[i], c[i])
-
-    return run
-
-
 def torch_fn(name):
     """torch's CPU kernel for *name* writing into a preallocated output (the
     ``out=`` / ``grad_input=`` overloads: a fresh 40 MB tensor per call costs
@@ -235,7 +206,7 @@ def main(argv=None):
         nin = kernel.__code__.co_argcount
         grad = name.endswith("_grad")
         uf = _build.build_ufunc(kernel, name, nin, [np.float32, np.float64])
-        par = prange_loop(kernel, nin)
+        par = getattr(fastrelu.parallel, name)
         naive_k = numba.njit(error_model="numpy")(naive)
         if grad:
 
@@ -253,14 +224,14 @@ def main(argv=None):
             x = rng.standard_normal(args.n).astype(dt) * dt(3)
             g = np.ones_like(x)
             out = np.empty_like(x)
-            extra = [np.full_like(x, p) for p in params]
+            extra = list(params)  # Python numbers, as users pass them
             ins = [x, g] if grad else [x]
             nbytes = x.nbytes * (len(ins) + 1)
             t_single = best(lambda: uf(*ins, *extra, out=out), args.repeat)
             # NumPy's expression allocates its result: compare with the
             # allocating call a user would swap it for
             t_single_alloc = best(lambda: uf(*ins, *extra), args.repeat)
-            t_par = best(lambda: par(*ins, *extra, out), args.repeat)
+            t_par = best(lambda: par(*ins, *extra, out=out), args.repeat)
             with np.errstate(all="ignore"):
                 t_np = best(lambda: npf(*ins), max(1, args.repeat // 2))
             t_naive = best(lambda: naive_uf(*ins, out=out), max(1, args.repeat // 2))
