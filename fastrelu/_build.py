@@ -54,6 +54,7 @@ from numba.core.registry import cpu_target
 from numba.extending import intrinsic, overload
 
 __all__ = [
+    "CHUNK_TEMPLATES",
     "RUN_TEMPLATES",
     "TARGET_OPTIONS",
     "build_ufunc",
@@ -425,6 +426,58 @@ def _run4(a, b, c, d, o):
 
 
 RUN_TEMPLATES = {1: _run1, 2: _run2, 3: _run3, 4: _run4}
+
+
+def _sl(v, lo, hi):  # pragma: no cover - replaced by the overload in jitted code
+    return v[lo:hi] if isinstance(v, np.ndarray) else v
+
+
+@overload(_sl, inline="always")
+def _sl_overload(v, lo, hi):
+    if isinstance(v, types.Array):
+        return lambda v, lo, hi: v[lo:hi]
+    return lambda v, lo, hi: v
+
+
+# The parallel target's loops: ``prange`` over chunks of ``_CH`` elements,
+# each run by ``_s`` -- the serial ``_run`` loop compiled on its own.  (A
+# prange directly over the elements put the kernel in the parfor's loop,
+# which LLVM vectorised less well: silu float32 ran 1.35x slower per thread.)
+
+
+def _chunks1(a, o):
+    n = o.shape[0]
+    for c in prange((n + _CH - 1) // _CH):  # noqa: F821 (bound per loop)
+        lo = c * _CH  # noqa: F821
+        hi = min(lo + _CH, n)  # noqa: F821
+        _s(_sl(a, lo, hi), o[lo:hi])  # noqa: F821
+
+
+def _chunks2(a, b, o):
+    n = o.shape[0]
+    for c in prange((n + _CH - 1) // _CH):  # noqa: F821
+        lo = c * _CH  # noqa: F821
+        hi = min(lo + _CH, n)  # noqa: F821
+        _s(_sl(a, lo, hi), _sl(b, lo, hi), o[lo:hi])  # noqa: F821
+
+
+def _chunks3(a, b, c3, o):
+    n = o.shape[0]
+    for c in prange((n + _CH - 1) // _CH):  # noqa: F821
+        lo = c * _CH  # noqa: F821
+        hi = min(lo + _CH, n)  # noqa: F821
+        _s(_sl(a, lo, hi), _sl(b, lo, hi), _sl(c3, lo, hi), o[lo:hi])  # noqa: F821
+
+
+def _chunks4(a, b, c3, d, o):
+    n = o.shape[0]
+    for c in prange((n + _CH - 1) // _CH):  # noqa: F821
+        lo = c * _CH  # noqa: F821
+        hi = min(lo + _CH, n)  # noqa: F821
+        _s(_sl(a, lo, hi), _sl(b, lo, hi), _sl(c3, lo, hi), _sl(d, lo, hi), o[lo:hi])  # noqa: F821
+
+
+CHUNK_TEMPLATES = {1: _chunks1, 2: _chunks2, 3: _chunks3, 4: _chunks4}
 
 
 # The ufunc loops (``_r``: the bound ``_run`` template, ``_T``: element type,

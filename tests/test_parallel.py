@@ -135,8 +135,9 @@ SAMPLE = [
 
 
 @pytest.mark.parametrize(("name", "dtype"), SAMPLE, ids=[f"{n}-{np.dtype(d).name}" for n, d in SAMPLE])
-def test_bit_identical(low_cut, name, dtype):
-    args = _operands(name, 3 * CUT + 17, dtype)
+@pytest.mark.parametrize("n", [3 * CUT + 17, 3 * _parallel.CHUNK + 17], ids=["one-chunk", "chunks+tail"])
+def test_bit_identical(low_cut, name, dtype, n):
+    args = _operands(name, n, dtype)
     kw = _params(name)
     want = getattr(fastrelu, name)(*args, **kw)
     got = getattr(P, name)(*args, **kw)
