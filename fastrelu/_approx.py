@@ -403,6 +403,7 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     SHIFT = F(1.5 * 2.0**mbits)
     EXP_P = tuple(F(c) for c in exp_p)
     EXP_LO, EXP_HI, EM1_LO = F(exp_lo), F(exp_hi), F(em1_lo)
+    EM1_TINY = F(2.0 ** -(mbits + 2))
     MBITS, BIAS = I(mbits), I(bias)
     BIAS_SC = I(bias + SCALE_EXP)
     # exp's lower limit: 2**(n + SC) stays normal (one ulp of margin)
@@ -461,7 +462,7 @@ F = I = f64 = to_bits = from_bits = None
 BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO = HALF = INF = None
 INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
 SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
-RG_MAX = SC_ONE = BIAS_SC = EXPS_LO = p_rg_num = p_rg_den = None
+RG_MAX = SC_ONE = BIAS_SC = EXPS_LO = EM1_TINY = p_rg_num = p_rg_den = None
 p_pp = p_qa = p_qq = p_ra = p_rb = p_sa = p_sb = p_erf_num = p_erf_den = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 
@@ -536,7 +537,10 @@ def expm1_(x):
     p = hi + (q - lo)  # expm1(r)
     s = pow2(n - IONE)
     res = TWO * (s * p + (s - HALF))
-    return x if x == ZERO else res
+    # |x| < 2**-(mbits+2): expm1(x) rounds to x (x*x/2 is below half an ulp
+    # of x); also keeps -0.0 and subnormal x exact (s * p with s = 1/2
+    # would round a subnormal p)
+    return x if abs(x) < EM1_TINY else res
 
 
 def log1p_(x):
