@@ -377,13 +377,13 @@ _RGAUSS32 = (
 )
 
 
-def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, split_mask, big, rgauss):
+def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, split_mask, big, rgauss):
     """The globals of one precision's implementations (constants, helpers).
 
     F, I: float and same-width int NumPy types; mbits: mantissa bits; bias:
     exponent bias; ln2_hi: ln 2 with enough trailing zero bits that n*ln2_hi
-    is exact; exp_lo/exp_hi: clamp bounds for exp (beyond the underflow and
-    overflow thresholds); em1_lo: expm1 is -1 below; split_mask: clears the
+    is exact; exp_hi: expm1's upper clamp (beyond the overflow threshold);
+    em1_lo: expm1 is -1 below; split_mask: clears the
     low half of the mantissa (exact squares); big: |x| above which erfc and
     its relatives have reached their limits; rgauss: (numerator,
     denominator, bound) of the rational R(a) = exp(a*a/2) Phi(-a) on
@@ -398,11 +398,12 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     LN2_HI = F(ln2_hi)
     LN2 = F(0.6931471805599453)
     SC = F(SCALE_EXP)  # the *_s functions return their value times 2**SC
+    SC_ONE = F(2.0**SCALE_EXP)
     UNSC = F(UNSCALE)
     LN2_LO = F(1.90821492927058770002e-10) if f64 else F(-2.12194440e-4)
     SHIFT = F(1.5 * 2.0**mbits)
     EXP_P = tuple(F(c) for c in exp_p)
-    EXP_LO, EXP_HI, EM1_LO = F(exp_lo), F(exp_hi), F(em1_lo)
+    EXP_HI, EM1_LO = F(exp_hi), F(em1_lo)
     EM1_TINY = F(2.0 ** -(mbits + 2))
     MBITS, BIAS = I(mbits), I(bias)
     BIAS_SC = I(bias + SCALE_EXP)
@@ -447,7 +448,6 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
     if rgauss is not None:
         p_rg_num, p_rg_den = (_poly(tuple(float(c) for c in cs)) for cs in rgauss[:2])
         RG_MAX = F(rgauss[2])
-        SC_ONE = F(2.0**SCALE_EXP)
     return {k: v for k, v in locals().items() if k.isupper() or k.startswith("p_") or k in _NS_NAMES}
 
 
@@ -459,7 +459,7 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_lo, exp_hi, em1_lo, lg, spl
 # vectorisation).
 _NS_NAMES = ("F", "I", "f64", "to_bits", "from_bits")
 F = I = f64 = to_bits = from_bits = None
-BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = EXP_LO = HALF = INF = None
+BIAS = BIG = C025 = C0625 = C084 = C125 = C2857 = EM1_LO = ERX = EXP_HI = HALF = INF = None
 INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = MBITS = NAN = ONE = ONE_M_ERX = SHIFT = None
 SHIFT_BIAS = SPLIT_MASK = SQRT1_2 = SQRT1_2_LO = TWO = TWO_OVER_SQRTPI = ZERO = p_exp = p_pa = None
 RG_MAX = SC_ONE = BIAS_SC = EXPS_LO = EM1_TINY = p_rg_num = p_rg_den = None
@@ -834,7 +834,6 @@ _IMPL = {
         1023,
         6.93147180369123816490e-01,
         _EXP_P64,
-        -746.0,
         710.0,
         -40.0,
         _LG64,
@@ -849,7 +848,6 @@ _IMPL = {
         127,
         0.693359375,
         _EXP_P32,
-        -104.0,
         89.0,
         -20.0,
         _LG32,

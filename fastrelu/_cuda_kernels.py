@@ -234,6 +234,13 @@ def _register_cuda_approx():
     ln2x64 = ap.SCALE_EXP * math.log(2.0)  # 2**SCALE_EXP = exp(ln2x64)
     ln2x64_lo = ap.SCALE_EXP * 1.9082149292705877e-10 + (ap.SCALE_EXP * 0.6931471803691238 - ln2x64)
 
+    def per_type(fn, make):
+        # fn(x) overloaded with make(F), F the NumPy type the computation uses
+        @ovl(fn)
+        def ol(x):
+            F = ftype(x)
+            return None if F is None else make(F)
+
     def unary(fn, f32, f64):
         # fn(x) -> f32/f64 (libdevice / math), integers as float64
         @ovl(fn)
@@ -286,13 +293,11 @@ def _register_cuda_approx():
     dw(ap.exp_dw, exp_dw_impl)
     dw(ap.exp_dw_s, exp_dw_s_impl)
 
-    @ovl(ap.exp_s)
-    def ol_exp_s(x):
-        F = ftype(x)
-        if F is None:
-            return None
+    def make_exp_s(F):
         f = _device(exp_dw_s_impl[F])
         return lambda x: f(F(x), F(0.0))
+
+    per_type(ap.exp_s, make_exp_s)
 
     def make_npdf(F, table):
         # exp(-x*x/2)/sqrt(2 pi) from the exact square x*x = sq + sq_lo
@@ -334,37 +339,31 @@ def _register_cuda_approx():
         return _device(impl)
 
     def table_fn(fn, table):
-        @ovl(fn)
-        def ol(x):
-            F = ftype(x)
-            if F is None:
-                return None
+        def make(F):
             f = table[F]
             return lambda x: f(F(x))
+
+        per_type(fn, make)
 
     table_fn(ap.npdf, npdf_impl)
     table_fn(ap.npdf_s, npdf_s_impl)
     ndtr_impl = {F: make_ndtr(F, False) for F in (np.float32, np.float64)}
     table_fn(ap.ndtr, ndtr_impl)
 
-    @ovl(ap.xndtr)
-    def ol_xndtr(x):
-        F = ftype(x)
-        if F is None:
-            return None
+    def make_xndtr(F):
         f = ndtr_impl[F]
         return lambda x: F(x) * f(F(x))
+
+    per_type(ap.xndtr, make_xndtr)
 
     ndtr_s_impl = {F: make_ndtr(F, True) for F in (np.float32, np.float64)}
     table_fn(ap.ndtr_s, ndtr_s_impl)
 
-    @ovl(ap.dxndtr)
-    def ol_dxndtr(x):
-        F = ftype(x)
-        if F is None:
-            return None
+    def make_dxndtr(F):
         ph, pd, unscale = ndtr_s_impl[F], npdf_s_impl[F], F(ap.UNSCALE)
         return lambda x: (ph(F(x)) + F(x) * pd(F(x))) * unscale
+
+    per_type(ap.dxndtr, make_dxndtr)
 
     @ovl(ap.lit)
     def ol_lit(x, c):
