@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu import _parallel, _spec
+from fastrelu import _build, _parallel, _spec
 from fastrelu import parallel as P
 
 CUT = 2048  # lowered cut-over used by most tests
@@ -34,9 +34,9 @@ def low_cut(monkeypatch):
     calls = []
     real = _parallel.prange_loop
 
-    def spy(kernel, nin, half):
-        calls.append((kernel.__name__, nin, half))
-        return real(kernel, nin, half)
+    def spy(kernel, nin, half, stream=False):
+        calls.append((kernel.__name__, nin, half, stream))
+        return real(kernel, nin, half, stream)
 
     monkeypatch.setattr(_parallel, "prange_loop", spy)
     return calls
@@ -151,6 +151,68 @@ def test_bit_identical(low_cut, name, dtype, n):
     out2 = np.full_like(want, 7)
     assert getattr(P, name)(*args, out=(out2,), **kw) is out2
     assert_same(out2, want)
+
+
+STREAM_SAMPLE = [
+    ("relu", np.float32),
+    ("relu6", np.float64),
+    ("leaky_relu", np.float16),
+    ("relu_grad", np.float64),
+    ("hardtanh_grad", np.float32),
+    ("threshold", np.float32),
+    ("prelu_grad", np.float64),
+]
+
+
+@pytest.mark.skipif(not _build.STREAM_OK, reason="non-temporal stores are used on x86-64 only")
+@pytest.mark.parametrize(
+    ("name", "dtype"), STREAM_SAMPLE, ids=[f"{n}-{np.dtype(d).name}" for n, d in STREAM_SAMPLE]
+)
+def test_streamed_output_bit_identical(low_cut, monkeypatch, name, dtype):
+    """Large outputs go through an L1 tile and non-temporal stores: every
+    alignment of the output (the elements before the first 32-byte aligned one
+    are written first), tiles, chunks and a tail; fresh, given and in-place out."""
+    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
+    n = 2 * _parallel.CHUNK + 3 * _build.STREAM_TILE + 29
+    args = _operands(name, n + 40, dtype)
+    kw = _params(name)
+    for off in range(0, 40, 3):  # output start offsets 0..39 elements: every alignment
+        a = tuple(v[off : off + n] for v in args)
+        want = getattr(fastrelu, name)(*a, **kw)
+        buf = np.full(n + 80, 7, dtype)
+        out = buf[off : off + n]
+        assert _build.stream_start(out) == ((-out.ctypes.data) % 32) // out.itemsize
+        assert getattr(P, name)(*a, out=out, **kw) is out
+        assert_same(out, want)
+        # nothing written outside out
+        assert_same(buf[:off], np.full(off, 7, dtype))
+        assert_same(buf[off + n :], np.full(80 - off, 7, dtype))
+    want = getattr(fastrelu, name)(*args, **kw)
+    assert_same(getattr(P, name)(*args, **kw), want)
+    ins = [v.copy() for v in args]  # in place over the last operand (x or g)
+    assert getattr(P, name)(*ins, out=ins[-1], **kw) is ins[-1]
+    assert_same(ins[-1], want)
+    assert low_cut and all(c[3] for c in low_cut)
+
+
+def test_streaming_threshold(low_cut, monkeypatch):
+    """Outputs below STREAM_MIN_BYTES are stored normally, smooth functions
+    never stream; the threshold is reported."""
+    x = _data(4 * CUT, np.float32)
+    P.relu(x)
+    assert low_cut[-1][3] is False
+    default = _parallel.STREAM_MIN_BYTES
+    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
+    assert_same(P.silu(x), fastrelu.silu(x))
+    assert low_cut[-1] == ("silu", 1, False, False)
+    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", default)
+    info = P.threading_info()
+    assert info["stream_min_bytes"] == (_parallel.STREAM_MIN_BYTES if _build.STREAM_OK else None)
+    assert _parallel.STREAM_MIN_BYTES > x.nbytes
+    if _build.STREAM_OK:
+        monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", x.nbytes)
+        assert_same(P.relu(x), fastrelu.relu(x))
+        assert low_cut[-1][3] is True
 
 
 def test_positional_params_and_scalar_kinds(low_cut):
@@ -410,7 +472,8 @@ def test_child_process(low_cut, method):
 
 def test_precompile():
     fastrelu.precompile(["relu", "hardtanh_grad"], targets=["parallel"])
-    loop = _parallel.prange_loop(_spec.BY_NAME["relu"].forward, 1, False)
-    assert len(loop.signatures) >= 2
-    loop = _parallel.prange_loop(_spec.BY_NAME["hardtanh"].grad, 4, True)
-    assert len(loop.signatures) >= 1
+    for stream in (False, True) if _build.STREAM_OK else (False,):
+        loop = _parallel.prange_loop(_spec.BY_NAME["relu"].forward, 1, False, stream)
+        assert len(loop.signatures) >= 2
+        loop = _parallel.prange_loop(_spec.BY_NAME["hardtanh"].grad, 4, True, stream)
+        assert len(loop.signatures) >= 1

@@ -124,7 +124,8 @@ def main(argv=None) -> None:
     info = parallel.threading_info()
     print(
         f"threading layer: {info['threading_layer']}, threads: {info['num_threads']}, "
-        f"cut-over: {info['parallel_cutover']}, numba {numba.__version__}, numpy {np.__version__}"
+        f"cut-over: {info['parallel_cutover']}, streaming stores from {info['stream_min_bytes']} B, "
+        f"numba {numba.__version__}, numpy {np.__version__}"
         + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "")
     )
     print()
