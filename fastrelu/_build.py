@@ -55,7 +55,7 @@ from numba.extending import intrinsic, overload
 
 __all__ = [
     "CHUNK_TEMPLATE",
-    "TILES_TEMPLATE",
+    "STREAM_TEMPLATE",
     "RUN_TEMPLATES",
     "STREAM_OK",
     "TARGET_OPTIONS",
@@ -473,43 +473,37 @@ def _at_all_overload(ins, i):
 # An output much larger than the last-level cache is written with
 # non-temporal stores: a normal store first reads the line it writes ("read
 # for ownership"), so out = f(x) moves 3 bytes per output byte instead of 2.
-# The kernel's vectorised loop runs into a small tile that stays in L1, and
-# the tile is streamed out 32 bytes at a time (``vmovntps``/``vmovntpd``; the
-# destination must be 32-byte aligned: the caller starts the chunks at an
-# aligned element).  x86-64 only: ``STREAM_OK`` is False elsewhere and the
-# parallel target then never streams.
+# The serial loop stores each element through ``_nt_set``; LLVM vectorises it
+# into 32-byte ``vmovntps``/``vmovntpd`` stores.  x86-64 only: ``STREAM_OK``
+# is False elsewhere and the parallel target then never streams.
 # --------------------------------------------------------------------------
 
 STREAM_OK = platform.machine().lower() in ("x86_64", "amd64")
-#: bytes per streamed vector (and the alignment the destination needs)
+#: bytes per streamed vector (and the alignment the output must start at)
 STREAM_BYTES = 32
-#: elements per tile (fits L1 for every dtype: 8-16 KiB)
-STREAM_TILE = 2048
 
 
 @intrinsic
-def _stream_vecs(typingctx, dst, di, src, nvec):
-    """Copy ``nvec`` 32-byte vectors from ``src[0:]`` to ``dst[di:]`` with
-    non-temporal stores (``dst[di]`` 32-byte aligned; ``src`` any alignment)."""
-    if not (isinstance(dst, types.Array) and isinstance(src, types.Array) and dst.dtype == src.dtype):
+def _nt_set(typingctx, arr, i, v):
+    """``arr[i] = v`` as a non-temporal store.
+
+    The store is declared ``align 32``: LLVM vectorises a non-temporal store
+    only where the vector access is known to be aligned (AVX's ``vmovntps``
+    faults otherwise), and it takes the vector's alignment from the scalar
+    store's.  The caller guarantees what the vector stores need: ``arr[0]``
+    is 32-byte aligned, and the vectoriser's stores start at indices that are
+    multiples of their width.  (The remainder's scalar stores do not depend
+    on alignment on x86.)
+    """
+    if not (isinstance(arr, types.Array) and isinstance(v, (types.Float, types.Integer))):
         return None
-    sig = types.void(dst, types.intp, src, types.intp)
+    sig = types.void(arr, types.intp, v)
 
     def codegen(context, builder, signature, args):
-        from numba.core import cgutils
-
-        d_arr = context.make_array(signature.args[0])(context, builder, args[0])
-        s_arr = context.make_array(signature.args[2])(context, builder, args[2])
-        elt = context.get_value_type(signature.args[0].dtype)
-        size = context.get_abi_sizeof(elt)
-        vt = ir.VectorType(elt, STREAM_BYTES // size)
-        dp = builder.bitcast(builder.gep(d_arr.data, [args[1]]), vt.as_pointer())
-        sp = builder.bitcast(s_arr.data, vt.as_pointer())
-        nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
-        with cgutils.for_range(builder, args[3]) as loop:
-            v = builder.load(builder.gep(sp, [loop.index]), align=size)
-            st = builder.store(v, builder.gep(dp, [loop.index]), align=STREAM_BYTES)
-            st.set_metadata("nontemporal", nontemporal)
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        val = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
+        st = builder.store(val, builder.gep(a.data, [args[1]]), align=STREAM_BYTES)
+        st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -529,14 +523,12 @@ def _sfence(typingctx):
     return sig, codegen
 
 
-@njit(inline="always", cache=_CACHE, **TARGET_OPTIONS)
-def _stream(o, t0, tile, m):
-    # o[t0:t0 + m] = tile[:m]: whole vectors streamed, the rest stored
-    lanes = STREAM_BYTES // o.itemsize
-    nv = m // lanes
-    _stream_vecs(o, t0, tile, nv)
-    for j in range(nv * lanes, m):
-        o[t0 + j] = tile[j]
+def _run_stream(ins, o):
+    # o[:] = _k(*ins) (``ins`` sliced to o's chunk) with streaming stores;
+    # o[0] must be 32-byte aligned.
+    for i in range(o.shape[0]):
+        _nt_set(o, i, _k(*_at_all(ins, i)))  # noqa: F821 (bound per kernel)
+    _sfence()
 
 
 def stream_start(o: np.ndarray) -> int:
@@ -545,32 +537,14 @@ def stream_start(o: np.ndarray) -> int:
     return min(((-addr) % STREAM_BYTES) // o.itemsize, o.shape[0])
 
 
-def _run_tiles(ins, o):
-    # o[:] = _k(*ins) (``ins`` sliced to o's chunk), computed tile by tile into
-    # an L1 buffer that is then streamed to o (o[0] 32-byte aligned).  One
-    # call per chunk: views made per tile would each touch the arrays'
-    # shared reference counts (atomics the threads contend for).
-    # (Indexing the tile's views from 0 lets LLVM drop the negative-index
-    # wrap-around and vectorise as in ``_run``; ``ins[t0 + j]`` ran 1.4x slower.)
-    n = o.shape[0]
-    tile = np.empty(STREAM_TILE, o.dtype)
-    for t0 in range(0, n, STREAM_TILE):
-        t1 = min(t0 + STREAM_TILE, n)
-        src = _sl_all(ins, t0, t1)
-        for j in range(t1 - t0):
-            tile[j] = _k(*_at_all(src, j))  # noqa: F821 (bound per kernel)
-        _stream(o, t0, tile, t1 - t0)
-    _sfence()
-
-
 # The parallel target's loop: ``prange`` over chunks of ``_CH`` elements,
 # each run by ``_s`` -- the serial ``_run`` loop compiled on its own.  (A
 # prange directly over the elements put the kernel in the parfor's loop,
 # which LLVM vectorised less well: silu float32 ran 1.35x slower per thread.)
 # ``ins`` holds the kernel's operands (arrays, then scalar parameters);
 # chunks start at element ``p0`` (the elements before it run first, serially).
-# ``_ST`` (bound per loop) is ``_run_tiles`` bound to the kernel (streamed
-# output) or None.
+# ``_ST`` (bound per loop) is ``_run_stream`` bound to the kernel (streamed
+# output; then o[p0] is 32-byte aligned, and so is every chunk's start) or None.
 
 
 def _chunks(ins, o, p0):
@@ -587,7 +561,7 @@ def _chunks(ins, o, p0):
 
 
 CHUNK_TEMPLATE = _chunks
-TILES_TEMPLATE = _run_tiles
+STREAM_TEMPLATE = _run_stream
 
 
 # The ufunc loops (``_r``: the bound ``_run`` template, ``_T``: element type,

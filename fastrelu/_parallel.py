@@ -40,20 +40,21 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
   the memory-bound kernels did not change.
 
 * **Streaming stores.**  An output of at least :data:`STREAM_MIN_BYTES`
-  (default: the L3 cache size; ``FASTRELU_STREAM_MIN_BYTES`` overrides) is
-  written with non-temporal stores (x86-64): each chunk runs the serial loop
-  into a 2048-element tile that stays in L1 and streams the tile out 32 bytes
-  at a time, from the output's first 32-byte aligned element (the few before
-  it are written first, serially).  A normal store reads the line it writes
-  first, so ``out = f(x)`` moved 3 bytes per output byte where a copy moves 2
-  -- the copy ceiling (``memcpy``) streams too.  Measured (relu, 2 threads,
-  same runs): 1e8 elements 0.83-0.90 -> 0.98-1.06 of the copy ceiling in
-  float32 and 0.42-0.61 -> 0.70-0.91 in float64; at 2e6 elements (the
-  data fits in L3) streaming was 0.7-1.0x as fast, hence the threshold.
-  Only the piecewise family streams: the smooth kernels are compute-bound
-  (no bandwidth to win) and their vectorised loop ran ~1.25x slower per
-  element inside the tile loop than in the serial loop (silu float32,
-  single thread).  Results are bit-identical either way.
+  (default: the L3 cache size; ``FASTRELU_STREAM_MIN_BYTES`` overrides) from
+  a piecewise function is written with non-temporal stores (x86-64): a
+  normal store first reads the line it writes, so ``out = f(x)`` moved 3
+  bytes per output byte where a copy moves 2 -- and the copy ceiling
+  (``memcpy``) streams.  The chunks then start at the output's first
+  32-byte aligned element (the few before it are written first, serially)
+  and run a variant of the serial loop whose stores LLVM vectorises into
+  ``vmovntps``/``vmovntpd`` (:func:`fastrelu._build._nt_set`).  Measured
+  (relu, 2 threads, 1e8 elements, same runs): float32 0.83-0.90 -> 1.0-1.25
+  of the copy ceiling, float64 0.42-0.61 -> 0.92-1.04.  Computing into an L1
+  tile streamed out by a separate copy loop reached only 0.7-0.8 in float64
+  (the reads and the writes alternated instead of overlapping).  At 2e6
+  elements (the data fits in L3) streaming was 0.7-1.0x as fast, hence the
+  threshold.  The smooth functions are compute-bound and never stream.
+  Results are bit-identical either way.
 
 * **Cut-over.**  A TBB prange launch costs 2-3 µs (2 threads) while the
   serial ufunc does ~7 piecewise float32 elements per ns from cache, so the
@@ -247,14 +248,13 @@ def prange_loop(kernel, nin: int, half: bool, stream: bool = False):
                 serial = njit(cache=True, **_build.TARGET_OPTIONS)(
                     _build.cacheable(_build.RUN_TEMPLATES[nin], f"{name}_chunk", _k=k)
                 )
-                tiles = None
+                streamed = None
                 if stream:
-                    tiles = njit(cache=True, **_build.TARGET_OPTIONS)(
-                        _build.cacheable(_build.TILES_TEMPLATE, f"{name}_tiles", _k=k)
+                    streamed = njit(cache=True, **_build.TARGET_OPTIONS)(
+                        _build.cacheable(_build.STREAM_TEMPLATE, f"{name}_stream", _k=k)
                     )
-                fn = _build.cacheable(
-                    _build.CHUNK_TEMPLATE, f"{name}{'_st' if stream else ''}", _s=serial, _CH=CHUNK, _ST=tiles
-                )
+                tag = f"{name}{'_st' if stream else ''}"
+                fn = _build.cacheable(_build.CHUNK_TEMPLATE, tag, _s=serial, _CH=CHUNK, _ST=streamed)
                 disp = njit(**_PAR_OPTIONS)(fn)
                 _loops[key] = disp
     return disp

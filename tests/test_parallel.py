@@ -169,11 +169,12 @@ STREAM_SAMPLE = [
     ("name", "dtype"), STREAM_SAMPLE, ids=[f"{n}-{np.dtype(d).name}" for n, d in STREAM_SAMPLE]
 )
 def test_streamed_output_bit_identical(low_cut, monkeypatch, name, dtype):
-    """Large outputs go through an L1 tile and non-temporal stores: every
-    alignment of the output (the elements before the first 32-byte aligned one
-    are written first), tiles, chunks and a tail; fresh, given and in-place out."""
+    """Large outputs are written with non-temporal stores: every alignment of
+    the output (the elements before the first 32-byte aligned one are written
+    first), chunks and a tail of every length modulo the vector width; fresh,
+    given and in-place out."""
     monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
-    n = 2 * _parallel.CHUNK + 3 * _build.STREAM_TILE + 29
+    n = 2 * _parallel.CHUNK + 3 * 1024 + 29
     args = _operands(name, n + 40, dtype)
     kw = _params(name)
     for off in range(0, 40, 3):  # output start offsets 0..39 elements: every alignment
