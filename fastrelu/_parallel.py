@@ -53,7 +53,9 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
   tile streamed out by a separate copy loop reached only 0.7-0.8 in float64
   (the reads and the writes alternated instead of overlapping).  At 2e6
   elements (the data fits in L3) streaming was 0.7-1.0x as fast, hence the
-  threshold.  The smooth functions are compute-bound and never stream.
+  threshold.  In place (``out`` is an input) nothing streams: the lines were
+  just read, and streaming over them ran 3.6x slower (relu_grad, 32 MiB).
+  The smooth functions are compute-bound and never stream.
   Results are bit-identical either way.
 
 * **Cut-over.**  A TBB prange launch costs 2-3 µs (2 threads) while the
@@ -365,7 +367,13 @@ class ParallelUfunc(Ufunc):
             flat = [a.view(view) for a in flat]
             oflat = oflat.view(view)
             params = [np.asarray(p, dt).view(view)[()] for p in params]
-        stream = self._family == "piecewise" and _build.STREAM_OK and oflat.nbytes >= STREAM_MIN_BYTES
+        # in place (out is an input) the lines are in cache already: no stream
+        stream = (
+            self._family == "piecewise"
+            and _build.STREAM_OK
+            and oflat.nbytes >= STREAM_MIN_BYTES
+            and not any(a is out or np.may_share_memory(a, out) for a in data)
+        )
         p0 = _build.stream_start(oflat) if stream else 0
         loop = prange_loop(self._kernel, self._nargs, view is not None, stream)
         if _state["serialize"]:

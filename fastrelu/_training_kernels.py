@@ -52,7 +52,7 @@ from numba.extending import intrinsic, register_jitable
 
 from fastrelu import _kernels as K
 from fastrelu import _parallel  # noqa: F401  (preloads TBB: the layer is chosen before any parallel kernel runs)
-from fastrelu._build import TARGET_OPTIONS, cacheable, inline_kernel, quiet_inlining
+from fastrelu._build import TARGET_OPTIONS, _sfence, cacheable, inline_kernel, quiet_inlining
 
 __all__ = ["CHUNK", "get", "mix64", "uniform"]
 
@@ -185,10 +185,12 @@ _bits8_open = _bits8_intrinsic(True)
 _bits8_pos = _bits8_intrinsic(False)
 
 
-def _mask8_intrinsic(slope: bool):
+def _mask8_intrinsic(slope: bool, stream: bool = False):
     # select: out = g where the bit is set, else +0.0 -- as integers (g AND
     # the sign-extended bit), so NaN/inf g gives 0 as PyTorch's select does;
-    # slope: out = g where the bit is set, else g * p (leaky, prelu)
+    # slope: out = g where the bit is set, else g * p (leaky, prelu);
+    # stream: non-temporal stores where out[j] is 16-byte aligned (a branch
+    # that goes the same way all along a row), normal stores elsewhere
     def mask8(typingctx, byte, g, out, p, j):
         """``out[j:j+8]`` from ``g[j:j+8]``, the 8 bits of *byte* and ``p[j:j+8]``."""
         if not _is_row(g, out, p) or not isinstance(byte, types.Integer):
@@ -207,20 +209,54 @@ def _mask8_intrinsic(slope: bool):
                 ivec = ir.VectorType(ir.IntType(tg.dtype.bitwidth), 8)
                 gi = builder.and_(builder.bitcast(gv, ivec), builder.sext(bits, ivec))
                 res = builder.bitcast(gi, gv.type)
-            builder.store(res, po, align=tg.dtype.bitwidth // 8)
+            if not stream:
+                builder.store(res, po, align=tg.dtype.bitwidth // 8)
+                return context.get_dummy_value()
+            # 16-byte pieces (SSE's movntps/movntpd need 16-byte alignment, which
+            # every NumPy buffer of float32/float64 rows of a multiple of 4
+            # elements gives; 32-byte alignment would depend on the allocation)
+            size = tg.dtype.bitwidth // 8
+            per = 16 // size
+            aligned = builder.icmp_unsigned(
+                "==",
+                builder.and_(builder.ptrtoint(po, ir.IntType(64)), ir.Constant(ir.IntType(64), 15)),
+                ir.Constant(ir.IntType(64), 0),
+            )
+            with builder.if_else(aligned) as (nt, normal):
+                with nt:
+                    one = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+                    base = builder.bitcast(po, res.type.element.as_pointer())
+                    piece = ir.VectorType(res.type.element, per)
+                    for k in range(0, 8, per):
+                        idx = ir.Constant(ir.VectorType(ir.IntType(32), per), list(range(k, k + per)))
+                        sub = builder.shuffle_vector(res, ir.Constant(res.type, ir.Undefined), idx)
+                        at = builder.gep(base, [ir.Constant(ir.IntType(64), k)])
+                        ptr = builder.bitcast(at, piece.as_pointer())
+                        builder.store(sub, ptr, align=16).set_metadata("nontemporal", one)
+                with normal:
+                    builder.store(res, po, align=size)
             return context.get_dummy_value()
 
         return types.void(byte, g, out, p, j), codegen
 
-    mask8.__name__ = "mask8_slope" if slope else "mask8_select"
+    mask8.__name__ = f"mask8_{'slope' if slope else 'select'}{'_st' if stream else ''}"
     return intrinsic(mask8)
 
 
-_select8 = _mask8_intrinsic(False)
-_slope8 = _mask8_intrinsic(True)
+@register_jitable(inline="always")
+def _nofence():
+    pass
 
-#: the per-variant helper of the mask templates
-_VARIANTS = {"open": _bits8_open, "pos": _bits8_pos, "select": _select8, "slope": _slope8}
+
+#: the per-variant helper of the mask templates (``_st``: streamed output)
+_VARIANTS = {
+    "open": _bits8_open,
+    "pos": _bits8_pos,
+    "select": _mask8_intrinsic(False),
+    "slope": _mask8_intrinsic(True),
+    "select_st": _mask8_intrinsic(False, True),
+    "slope_st": _mask8_intrinsic(True, True),
+}
 
 
 # --------------------------------------------------------------------------
@@ -347,6 +383,7 @@ def _bwd_mask(m, g, P, inner, C, out):
                 s[2, :rest] = p0[8 * full :]
                 _ap(mr[full], s[0], s[1], s[2], 0)  # noqa: F821
                 orow[8 * full :] = s[1, :rest]
+        _fence()  # noqa: F821 (streamed variants: sfence, ordering the stores)
 
 
 # --------------------------------------------------------------------------
@@ -447,7 +484,8 @@ def get(template: str, kernel=None, variant: str | None = None, parallel: bool =
     * ``fwd``, ``fwd_stats``, ``fwd_mask``: *kernel* is a forward kernel of
       the table (bound as ``_a`` through the adapter for its number of
       parameters); ``fwd_mask`` takes *variant* ``"open"`` or ``"pos"``;
-    * ``bwd_mask``: *variant* ``"select"`` or ``"slope"``;
+    * ``bwd_mask``: *variant* ``"select"`` or ``"slope"`` (``"_st"`` appended:
+      non-temporal stores, for large fresh outputs);
     * ``prelu_bwd``: the table's ``prelu_grad`` is bound as ``_k``.
 
     Cached per process (and on disk by Numba): one dispatcher per
@@ -465,6 +503,7 @@ def get(template: str, kernel=None, variant: str | None = None, parallel: bool =
         bind["_k"] = inline_kernel(K.prelu_grad)
     if variant is not None:
         bind["_bits" if template == "fwd_mask" else "_ap"] = _VARIANTS[variant]
+        bind["_fence"] = _sfence if variant.endswith("_st") else _nofence
         name += "_" + variant
     if parallel:
         name += "_par"

@@ -10,6 +10,8 @@ import pytest
 
 import fastrelu
 import fastrelu.training as tr
+from fastrelu import _build, _parallel
+from fastrelu import _training_kernels as T
 from fastrelu._spec import BY_NAME, TABLE
 
 RNG = np.random.default_rng(1234)
@@ -521,6 +523,44 @@ def test_fused_ops_keep_negative_zero_without_bias():
             assert y.dtype == dt
             np.testing.assert_array_equal(y, expect)
             np.testing.assert_array_equal(np.signbit(y), np.signbit(expect))
+
+
+@pytest.mark.skipif(not _build.STREAM_OK, reason="non-temporal stores are used on x86-64 only")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", [8, 13, 4096, 4101])
+def test_mask_backward_streamed(monkeypatch, cols, dtype):
+    """A large fresh out of the parallel mask backward is streamed (aligned
+    8-element groups; the rest stored normally): same values, every row
+    alignment; in place never streams."""
+    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
+    used = []
+    real = T.get
+
+    def spy(template, kernel=None, variant=None, parallel=False):
+        used.append(variant)
+        return real(template, kernel, variant, parallel)
+
+    monkeypatch.setattr(T, "get", spy)
+    x = _data((41, cols), dtype, scale=4.0)
+    g = _data(x.shape, dtype, seed=3)
+    _, m = tr.relu_mask(x, parallel=True)
+    w = np.linspace(0.05, 0.5, cols).astype(dtype)
+    _, mw = tr.prelu_mask(x, w, parallel=True)
+    for off in (0, 1, 3):
+        buf = np.full(x.size + 8, 7, dtype)
+        out = buf[off : off + x.size].reshape(x.shape)
+        assert tr.relu_grad_mask(m, g, out=out, parallel=True) is out
+        np.testing.assert_array_equal(out, fastrelu.relu_grad(x, g))
+        assert used[-1] == "select_st"
+        np.testing.assert_array_equal(buf[off + x.size :], 7)
+        out = buf[off : off + x.size].reshape(x.shape)
+        tr.prelu_grad_mask(mw, g, w, out=out, parallel=True)
+        np.testing.assert_array_equal(out, fastrelu.prelu_grad(x, g, w))
+        assert used[-1] == "slope_st"
+    gi = g.copy()
+    tr.relu_grad_mask(m, gi, out=gi, parallel=True)
+    np.testing.assert_array_equal(gi, fastrelu.relu_grad(x, g))
+    assert used[-1] == "select"
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
