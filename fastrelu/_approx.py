@@ -150,6 +150,43 @@ def _poly(coeffs):
     return register_jitable(ns["poly"])
 
 
+def _estrin(terms):
+    """Source lines and result expression evaluating sum(terms[k] * r**k) by
+    Estrin's scheme: pairs of terms combined with r, pairs of pairs with r**2,
+    and so on -- log2(n) dependent fmas instead of Horner's n - 1, at the cost
+    of the squarings."""
+    lines = []
+    pw = "r"
+    level = 0
+    while len(terms) > 1:
+        terms = [
+            f"_fmuladd({terms[i + 1]}, {pw}, {terms[i]})" if i + 1 < len(terms) else terms[i]
+            for i in range(0, len(terms), 2)
+        ]
+        if len(terms) > 1:
+            level += 1
+            lines.append(f"    r{level} = {pw} * {pw}")
+            pw = f"r{level}"
+    return lines, terms[0]
+
+
+def _poly_estrin(coeffs):
+    """A jitable Estrin evaluation of *coeffs* (highest degree first).
+
+    For the float64 polynomials: the smooth kernels' loops are bound by
+    latency (the FP scheduler holds two or three iterations of their long
+    dependency chains), so a shorter chain is faster even with the extra
+    multiplies (float64 exp users 6-16 % faster in cache; float32's short
+    polynomials gained nothing).
+    """
+    names = {f"c{k}": c for k, c in enumerate(coeffs)}
+    n = len(coeffs)
+    lines, expr = _estrin([f"c{n - 1 - k}" for k in range(n)])
+    ns = {"_fmuladd": _fmuladd, **names}
+    exec("\n".join(["def poly(r):", *lines, f"    return {expr}"]), ns)
+    return register_jitable(ns["poly"])
+
+
 def _poly_select(*sets):
     """A jitable Horner evaluation whose coefficients are picked per lane.
 
@@ -158,6 +195,7 @@ def _poly_select(*sets):
     shorter sets are padded with leading zeros, which leaves every result
     bit-identical: ``fma(0, r, c) == c``).  One polynomial with selected
     coefficients replaces four evaluated side by side in a branch-free loop.
+    (Estrin's scheme gained nothing here: float64 gelu 12.5 vs 12.3 ns.)
     """
     n = max(len(c) for c in sets)
     padded = [(type(c[0])(0.0),) * (n - len(c)) + tuple(c) for c in sets]
@@ -440,7 +478,8 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, split_mask,
         SHIFT_BITS = I(0x4B400000)
     INF = F(np.inf)
     NAN = F(np.nan)
-    p_exp = _poly(EXP_P)
+    # float64 exp's 12-term polynomial by Estrin's scheme (see _poly_estrin)
+    p_exp = (_poly_estrin if f64 else _poly)(EXP_P)
     p_pp, p_qq, p_pa, p_qa = _poly(PP), _poly(QQ), _poly(PA), _poly(QA)
     p_ra, p_sa, p_rb, p_sb = _poly(RA), _poly(SA), _poly(RB), _poly(SB)
     p_erf_num = _poly_select(PP, PA, RB, RA)
