@@ -218,16 +218,16 @@ def softplus(x, beta, threshold):
     # log1p(exp(beta*x))/beta, evaluated as max(bx, 0) + log1p(exp(-|bx|)).
     # (Main path unconditional, special cases selected at the end: branches
     # around the main path make LLVM's cost model refuse to vectorise.)
+    # (float32: evaluated in float64, see ap.softplus_core)
     bx = x * beta
-    m = bx if bx > 0 else ap.lit(x, 0.0)
-    r = (m + ap.log1p(ap.exp(-abs(bx)))) / beta
+    r = ap.softplus_core(bx, beta)
     return x if bx > threshold else r
 
 
 def softplus_grad(x, g, beta, threshold):
-    # sigmoid(beta x); S = |sigmoid(beta x)| (no cancelling sum)
+    # g sigmoid(beta x); S = |sigmoid(beta x)| (no cancelling sum)
     bx = x * beta
-    r = g * _sigmoid(bx)
+    r = ap.sigmoid_times(bx, g)
     return g if bx > threshold else r
 
 
@@ -239,14 +239,6 @@ def softplus_grad(x, g, beta, threshold):
 # once at the end, so that subnormal results are rounded once instead of
 # losing the bits e**x lost.
 # --------------------------------------------------------------------------
-
-
-@_helper
-def _sigmoid(x):
-    # Stable logistic for any x, one exponential: e = exp(-|x|) <= 1.
-    e = ap.exp(-abs(x))
-    d = ap.lit(x, 1.0) / (ap.lit(x, 1.0) + e)
-    return d if x >= 0 else e * d
 
 
 def silu(x):
