@@ -543,7 +543,14 @@ def exp_dw_sc(x, lo, sc):
     lo2 = _fma(kf, LN2_LO, -lo)
     r = hi - lo2
     q = r * r * p_exp(r)
-    p = ONE + (hi + (q - lo2))
+    if f64:
+        # 1 + hi summed exactly (|hi| <= ln2/2 < 1: Fast2Sum), the small rest
+        # added to its low part: one rounding at the end (max exp error
+        # ~0.75 -> ~0.5 ulp)
+        ph = ONE + hi
+        p = ph + ((hi - (ph - ONE)) + (q - lo2))
+    else:
+        p = ONE + (hi + (q - lo2))
     e = p * from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
     e = e if sc == SC else e * UNSC
     return ZERO if under else e
@@ -1156,7 +1163,9 @@ def _ol_sigmoid_times(v, g):
 
     def impl64(v, g):
         e = exp(-abs(v))
-        d = 1.0 / (1.0 + e)
-        return g * (d if v >= 0 else e * d)
+        dh = 1.0 + e
+        dl = e - (dh - 1.0)  # 1 + e = dh + dl exactly
+        q = (1.0 if v >= 0 else e) / dh
+        return g * (q * _fma(-dl, 1.0 / dh, 1.0))
 
     return impl64
