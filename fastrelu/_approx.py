@@ -1132,40 +1132,16 @@ def _ol_softplus_core(v, beta):
             return np.float32((m + 2.0 * s * _p_atanh(s * s)) / np.float64(beta))
 
         return impl32
-
-    def impl64(v, beta):
-        m = v if v > 0 else 0.0
-        return (m + log1p(exp(-abs(v)))) / beta
-
-    return impl64
+    return softplus_core  # float64: the definition above
 
 
+@_inline
 def sigmoid_times(v, g):
-    """``g * sigmoid(v)`` (one exponential, stable for any v)."""
+    """``g * sigmoid(v)`` (one exponential, stable for any v), dividing by
+    1 + e taken as an exact double-word."""
     e = exp(-abs(v))
-    d = lit(v, 1.0) / (lit(v, 1.0) + e)
-    return g * (d if v >= 0 else e * d)
-
-
-@overload(sigmoid_times)
-def _ol_sigmoid_times(v, g):
-    if _is_f32(v):
-
-        def impl32(v, g):
-            e = exp(-abs(v))
-            one = np.float32(1.0)
-            dh = one + e
-            dl = e - (dh - one)  # 1 + e = dh + dl exactly
-            q = (one if v >= 0 else e) / dh
-            return g * (q * _fma(-dl, one / dh, one))
-
-        return impl32
-
-    def impl64(v, g):
-        e = exp(-abs(v))
-        dh = 1.0 + e
-        dl = e - (dh - 1.0)  # 1 + e = dh + dl exactly
-        q = (1.0 if v >= 0 else e) / dh
-        return g * (q * _fma(-dl, 1.0 / dh, 1.0))
-
-    return impl64
+    one = lit(v, 1.0)
+    dh = one + e
+    dl = e - (dh - one)  # 1 + e = dh + dl exactly
+    q = (one if v >= 0 else e) / dh
+    return g * (q * fma(-dl, one / dh, one))

@@ -483,6 +483,12 @@ STREAM_OK = platform.machine().lower() in ("x86_64", "amd64")
 STREAM_BYTES = 32
 
 
+def nontemporal(builder, store):
+    """Mark the LLVM *store* non-temporal (streaming); returns it."""
+    store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+    return store
+
+
 @intrinsic
 def _nt_set(typingctx, arr, i, v):
     """``arr[i] = v`` as a non-temporal store.
@@ -502,8 +508,7 @@ def _nt_set(typingctx, arr, i, v):
     def codegen(context, builder, signature, args):
         a = context.make_array(signature.args[0])(context, builder, args[0])
         val = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
-        st = builder.store(val, builder.gep(a.data, [args[1]]), align=STREAM_BYTES)
-        st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+        nontemporal(builder, builder.store(val, builder.gep(a.data, [args[1]]), align=STREAM_BYTES))
         return context.get_dummy_value()
 
     return sig, codegen

@@ -230,6 +230,14 @@ def _llc_bytes() -> int:
 #: (``FASTRELU_STREAM_MIN_BYTES`` overrides; default: the L3 cache size)
 STREAM_MIN_BYTES = int(os.environ.get("FASTRELU_STREAM_MIN_BYTES") or _llc_bytes())
 
+
+def streams(nbytes: int) -> bool:
+    """Whether *nbytes* of fresh output are written with non-temporal stores
+    (x86-64, at least :data:`STREAM_MIN_BYTES`); the callers add their own
+    conditions (a piecewise function, not in place)."""
+    return _build.STREAM_OK and nbytes >= STREAM_MIN_BYTES
+
+
 _loops: dict = {}
 _loops_lock = threading.Lock()
 
@@ -370,8 +378,7 @@ class ParallelUfunc(Ufunc):
         # in place (out is an input) the lines are in cache already: no stream
         stream = (
             self._family == "piecewise"
-            and _build.STREAM_OK
-            and oflat.nbytes >= STREAM_MIN_BYTES
+            and streams(oflat.nbytes)
             and not any(a is out or np.may_share_memory(a, out) for a in data)
         )
         p0 = _build.stream_start(oflat) if stream else 0

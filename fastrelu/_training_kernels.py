@@ -52,7 +52,7 @@ from numba.extending import intrinsic, register_jitable
 
 from fastrelu import _kernels as K
 from fastrelu import _parallel  # noqa: F401  (preloads TBB: the layer is chosen before any parallel kernel runs)
-from fastrelu._build import TARGET_OPTIONS, _sfence, cacheable, inline_kernel, quiet_inlining
+from fastrelu._build import TARGET_OPTIONS, _sfence, cacheable, inline_kernel, nontemporal, quiet_inlining
 
 __all__ = ["CHUNK", "get", "mix64", "uniform"]
 
@@ -224,7 +224,6 @@ def _mask8_intrinsic(slope: bool, stream: bool = False):
             )
             with builder.if_else(aligned) as (nt, normal):
                 with nt:
-                    one = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
                     base = builder.bitcast(po, res.type.element.as_pointer())
                     piece = ir.VectorType(res.type.element, per)
                     for k in range(0, 8, per):
@@ -232,7 +231,7 @@ def _mask8_intrinsic(slope: bool, stream: bool = False):
                         sub = builder.shuffle_vector(res, ir.Constant(res.type, ir.Undefined), idx)
                         at = builder.gep(base, [ir.Constant(ir.IntType(64), k)])
                         ptr = builder.bitcast(at, piece.as_pointer())
-                        builder.store(sub, ptr, align=16).set_metadata("nontemporal", one)
+                        nontemporal(builder, builder.store(sub, ptr, align=16))
                 with normal:
                     builder.store(res, po, align=size)
             return context.get_dummy_value()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fastrelu import _kernels as K
+from fastrelu import _parallel
 from fastrelu import _training_kernels as T
 from fastrelu._spec import BY_NAME, Activation
 
@@ -86,15 +87,6 @@ def _use_parallel(n: int, parallel: bool | None) -> bool:
     import numba
 
     return numba.get_num_threads() > 1
-
-
-def _streams(nbytes: int) -> bool:
-    """Whether a parallel loop should write *nbytes* of fresh output with
-    non-temporal stores (the parallel target's rule, see
-    :data:`fastrelu._parallel.STREAM_MIN_BYTES`)."""
-    from fastrelu import _build, _parallel
-
-    return _build.STREAM_OK and nbytes >= _parallel.STREAM_MIN_BYTES
 
 
 def _num_threads() -> int:
@@ -504,7 +496,7 @@ def _grad_mask(mask, g, slope, out, parallel):
     par = _use_parallel(g2.size, parallel)
     P = slope if slope is not None else np.zeros((1, 1, g2.shape[1]), g.dtype)
     variant = "select" if slope is None else "slope"
-    if par and r2.ctypes.data != g2.ctypes.data and _streams(r2.nbytes):
+    if par and r2.ctypes.data != g2.ctypes.data and _parallel.streams(r2.nbytes):
         variant += "_st"  # a large fresh out: non-temporal stores, as fastrelu.parallel
     T.get("bwd_mask", None, variant, par)(m2, g2, P, *_classes(g.shape), r2)
     return res
