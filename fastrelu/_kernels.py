@@ -252,18 +252,21 @@ def silu(x):
 
 
 def silu_grad(x, g):
-    # s + x s (1 - s), s = sigmoid(x); S = |s| + |x s (1 - s)|
+    # s + x s (1 - s), s = sigmoid(x); S = |s| + |x s (1 - s)|.  With
+    # e = exp(-|x|) and d = 1 / (1 + e), s (1 - s) = e d**2 on both sides
+    # (s = d, 1 - s = e d for x >= 0; the other way round for x < 0), so the
+    # result is one fma on s: s + (x e d) d, computed times 2**64 (u = e d
+    # 2**64 stays normal in the left tail) and scaled back once.  x is
+    # clamped where e has underflowed (keeps inf * 0 out; NaN passes).
     one = ap.lit(x, 1.0)
+    big = ap.lit(x, 1e4)
     es = ap.exp_s(-abs(x))
-    e = es * ap.lit(x, ap.UNSCALE)
-    d = one / (one + e)
-    ed = e * d
-    eds = es * d
-    rp = d + x * d * ed  # x >= 0: s = d, 1 - s = e d
-    rn = (eds + x * eds * d) * ap.lit(x, ap.UNSCALE)  # x < 0: s = e d, 1 - s = d
-    r = g * (rp if x >= 0 else rn)
-    r = ap.lit(x, 0.0) * g if x == -INF else r
-    return g if x == INF else r
+    d = one / (one + es * ap.lit(x, ap.UNSCALE))
+    u = es * d
+    s2 = d * ap.lit(x, 2.0**ap.SCALE_EXP) if x >= 0 else u
+    xc = big if x > big else x
+    xc = -big if xc < -big else xc
+    return g * (ap.fma(xc * u, d, s2) * ap.lit(x, ap.UNSCALE))
 
 
 def gelu(x):
