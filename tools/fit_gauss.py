@@ -85,7 +85,9 @@ def fit64(m, amax, degree, dps=50):
     nodes = [mp.cos(mp.pi * (k + mp.mpf(0.5)) / n) for k in range(n)]
     vals = [p_exact((t * (hi - lo) + (hi + lo)) / 2) for t in nodes]
     cheb = [
-        (1 if j == 0 else 2) * mp.fsum(vals[k] * mp.cos(mp.pi * j * (k + mp.mpf(0.5)) / n) for k in range(n)) / n
+        (1 if j == 0 else 2)
+        * mp.fsum(vals[k] * mp.cos(mp.pi * j * (k + mp.mpf(0.5)) / n) for k in range(n))
+        / n
         for j in range(n)
     ]
     # Chebyshev basis -> powers of t -> powers of q (t = alpha q + beta)
