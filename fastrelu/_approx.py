@@ -591,20 +591,19 @@ def gauss_parts(x):
 
 
 def xndtr_q_(x):
-    # x Phi(x) (gelu).  x <= 0: x Phi(-a) = (x/2) (w + c) (1 + rest) s, with
-    # (x/2) w formed exactly: only the small sum of the corrections and the
-    # final sum are rounded (rounding the quotient and then two products cost
-    # 2.2 ulp in both precisions; now 1.2-1.3).  Scaled back once at the end
-    # (subnormal results rounded once).  x > 0: x - x Phi(-a) in one fma.
+    # x Phi(x) (gelu).  x Phi(-a) = (x/2) (w + c) (1 + rest) s, with (x/2) w
+    # formed exactly: only the small sum of the corrections and the final sum
+    # are rounded (rounding the quotient and then two products cost 2.2 ulp in
+    # both precisions; now 1.2-1.3).  Scaled back once at the end (subnormal
+    # results rounded once).  x < 0: that is the result; x > 0: x - x Phi(-x),
+    # an exact subtraction (x Phi(-x) <= x/2).
     w, c, s, rest, ac = gauss_parts(x)
     xh = HALF * (x * s)  # exact (s first: subnormal x stay exact)
     ph = xh * w
     pl = _fma(xh, c, _fma(xh, w, -ph))  # x w / 2 - ph exactly, plus x c / 2
-    left = -abs((ph + _fma(ph, rest, _fma(pl, rest, pl))) * UNSC)  # -0.0, not +0.0
-    hs = HALF * (w + c) * s
-    right = _fma(-x, _fma(hs, rest, hs) * UNSC, x)
-    right = x if ac == GQ_MAX else right  # +inf (inf * 0 in the fma)
-    return left if x < ZERO else (right if x > ZERO else x)  # +-0, NaN: x
+    m = -abs((ph + _fma(ph, rest, _fma(pl, rest, pl))) * UNSC)  # -|x| Phi(-a)
+    right = x if ac == GQ_MAX else x + m  # +inf (inf * 0 in m)
+    return m if x < ZERO else (right if x > ZERO else x)  # +-0, NaN: x
 
 
 def dxndtr_q_(x):
