@@ -611,7 +611,7 @@ def dxndtr_q_(x):
     # d = (w + c)/2 - a/sqrt(2 pi), E d = Phi(-a) - a phi(a): the result is
     # E d for x <= 0 and 1 - E d for x > 0.  S = |Phi(x)| + |x phi(x)|.
     w, c, s, rest, ac = gauss_parts(x)
-    ds = _fma(-ac, INV_SQRT_2PI, HALF * (w + c)) * s
+    ds = _fma(-ac, INV_SQRT_2PI, HALF * w) * s  # c: below the bound's scale
     ed = _fma(ds, rest, ds) * UNSC
     return ed if x <= ZERO else ONE - ed
 
