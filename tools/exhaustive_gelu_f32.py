@@ -2,14 +2,14 @@
 
 Usage:  python tools/exhaustive_gelu_f32.py [gelu] [gelu_grad]
 
-The float32 gelu core (``_approx.gauss_r``: exp of an exact square times a
-rational evaluated in float64) is checked against fastrelu's float64 kernels
+The float32 gelu core (``_approx.gauss_parts``: exp of the exact square times
+(1 + p(q)) / (2 (1 + a)), see ``tools/fit_gauss.py``) is checked against fastrelu's float64 kernels
 (1.3 ulp of float64: exact at float32 resolution) on all 2.2e9 float32 values
 with |x| <= 16 (beyond, every result is x, 1, or has underflowed; the
 reference-table tests cover those).  Prints the largest error in float32 ulps
 (gelu) and the largest ratio to the bound 4 ulp(f') + 4 eps S,
 S = |Phi(x)| + |x phi(x)| (gelu_grad), with the x where it occurs.  Takes
-about 7 minutes on 2 cores.
+about 4 minutes on 2 cores.
 """
 
 from __future__ import annotations
