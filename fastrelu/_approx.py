@@ -608,10 +608,12 @@ def xndtr_q_(x):
 
 def dxndtr_q_(x):
     # Phi(x) + x phi(x) (the gelu gradient): with E = exp(-a*a/2) and
-    # d = (w + c)/2 - a/sqrt(2 pi), E d = Phi(-a) - a phi(a): the result is
-    # E d for x <= 0 and 1 - E d for x > 0.  S = |Phi(x)| + |x phi(x)|.
-    w, c, s, rest, ac = gauss_parts(x)
-    ds = _fma(-ac, INV_SQRT_2PI, HALF * w) * s  # c: below the bound's scale
+    # d = w/2 - a/sqrt(2 pi), E d = Phi(-a) - a phi(a): the result is E d for
+    # x <= 0 and 1 - E d for x > 0.  S = |Phi(x)| + |x phi(x)|.  (The
+    # quotient's correction c is below the bound's scale: 0.41 of the bound
+    # with it left out, exhaustive float32; it cost float32 13 %.)
+    w, _c, s, rest, ac = gauss_parts(x)
+    ds = _fma(-ac, INV_SQRT_2PI, HALF * w) * s
     ed = _fma(ds, rest, ds) * UNSC
     return ed if x <= ZERO else ONE - ed
 
