@@ -369,7 +369,6 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq):
     LN2_HI = F(ln2_hi)
     LN2 = F(0.6931471805599453)
     SC = F(SCALE_EXP)  # the *_s functions return their value times 2**SC
-    SC_ONE = F(2.0**SCALE_EXP)
     UNSC = F(UNSCALE)
     LN2_LO = F(1.90821492927058770002e-10) if f64 else F(-2.12194440e-4)
     SHIFT = F(1.5 * 2.0**mbits)
@@ -416,20 +415,13 @@ _NS_NAMES = ("F", "I", "f64", "to_bits", "from_bits")
 F = I = f64 = to_bits = from_bits = None
 BIAS = EM1_LO = EXP_HI = HALF = INF = INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = None
 MBITS = NAN = ONE = SHIFT = SHIFT_BIAS = TWO = ZERO = p_exp = None
-GQ_M = GQ_MAX = SC_ONE = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = None
+GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 
 
 def pow2(n):
     # 2**n for n in the normal exponent range, as a float
     return from_bits(I((n + BIAS) << MBITS))
-
-
-def pow2f(kf):
-    # 2**kf for an integral float kf in the normal exponent range: only
-    # integer adds and a left shift (AVX2 has no 64-bit arithmetic shift
-    # and no int64 -> double conversion)
-    return from_bits(I((to_bits(kf + SHIFT) - SHIFT_BITS + BIAS) << MBITS))
 
 
 def reduce(x):
@@ -441,6 +433,21 @@ def reduce(x):
     return kf, n
 
 
+def exp_parts(x, lo):
+    # exp(x + lo) * 2**SC = s (1 + hi + tail), unrounded: the reduction
+    # x = n ln2 + r shared by exp_dw_sc and gauss_parts.  s = 2**(n + SC)
+    # (normal for x >= EXPS_LO), hi = x - n ln2_hi (exact), tail the small
+    # rest (polynomial and low parts).
+    t = _fma(x, LOG2E, SHIFT)
+    kf = t - SHIFT
+    hi = _fma(kf, -LN2_HI, x)  # exact
+    lo2 = _fma(kf, LN2_LO, -lo)
+    r = hi - lo2
+    tail = r * r * p_exp(r) - lo2
+    s = from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
+    return s, hi, tail
+
+
 def exp_dw_sc(x, lo, sc):
     # exp(x + lo) * 2**sc for x <= 40 (larger x: unspecified -- every caller
     # passes -|v|, an argument clamped at 20, or discards the lanes with
@@ -450,22 +457,16 @@ def exp_dw_sc(x, lo, sc):
     # for results that are subnormal); 0 below EXPS_LO, where every result
     # has underflowed.  NaN passes through the comparisons.
     under = x < EXPS_LO
-    xc = EXPS_LO if under else x
-    t = _fma(xc, LOG2E, SHIFT)
-    kf = t - SHIFT
-    hi = _fma(kf, -LN2_HI, xc)  # exact
-    lo2 = _fma(kf, LN2_LO, -lo)
-    r = hi - lo2
-    q = r * r * p_exp(r)
+    s, hi, tail = exp_parts(EXPS_LO if under else x, lo)
     if f64:
         # 1 + hi summed exactly (|hi| <= ln2/2 < 1: Fast2Sum), the small rest
         # added to its low part: one rounding at the end (max exp error
         # ~0.75 -> ~0.5 ulp)
         ph = ONE + hi
-        p = ph + ((hi - (ph - ONE)) + (q - lo2))
+        p = ph + ((hi - (ph - ONE)) + tail)
     else:
-        p = ONE + (hi + (q - lo2))
-    e = p * from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
+        p = ONE + (hi + tail)
+    e = p * s
     e = e if sc == SC else e * UNSC
     return ZERO if under else e
 
@@ -577,15 +578,8 @@ def gauss_parts(x):
     w = _fma(p, r, r)
     c = ((p - w) + _fma(w, -ac, ONE)) * r
     sq = ac * ac
-    y = -HALF * sq
-    ylo = -HALF * _fma(ac, ac, -sq)
-    t = _fma(y, LOG2E, SHIFT)
-    kf = t - SHIFT
-    hi = _fma(kf, -LN2_HI, y)  # exact
-    lo2 = _fma(kf, LN2_LO, -ylo)
-    rr = hi - lo2
-    rest = hi + (rr * rr * p_exp(rr) - lo2)
-    s = from_bits(I((to_bits(t) - SHIFT_BITS + BIAS_SC) << MBITS))
+    s, hi, tail = exp_parts(-HALF * sq, -HALF * _fma(ac, ac, -sq))
+    rest = hi + tail
     s = ZERO if a > GQ_MAX else s
     return w, c, s, rest, ac
 
@@ -620,8 +614,8 @@ def dxndtr_q_(x):
 
 _TEMPLATES = (
     pow2,
-    pow2f,
     reduce,
+    exp_parts,
     exp_dw_sc,
     exp_dw_,
     exp_,
@@ -660,7 +654,6 @@ def _make(*args):
         expm1=ns["expm1_"],
         log1p=ns["log1p_"],
         tanh=ns["tanh_"],
-        gauss_parts=ns["gauss_parts"],
         xndtr=ns["xndtr_q_"],
         dxndtr=ns["dxndtr_q_"],
         exp_s=ns["exp_s_"],
