@@ -908,4 +908,6 @@ def sigmoid_times(v, g):
     dh = one + e
     dl = e - (dh - one)  # 1 + e = dh + dl exactly
     q = (one if v >= 0 else e) / dh
-    return g * (q * fma(-dl, one / dh, one))
+    # q (1 - dl/dh): dl/dh is below an ulp, so 1/dh needs only a few bits:
+    # 1 - e/2 (within 12 % for e in [0, 1]) instead of a second division
+    return g * (q * fma(-dl, fma(lit(v, -0.5), e, one), one))
