@@ -19,8 +19,18 @@ where p is smooth enough for one polynomial:
 * float64: m = 6, AMAX = 38.75, degree 22, Chebyshev interpolation at 23
   nodes in mpmath (50 digits), converted to powers of q: 9.4e-18.
 
+The float32 gradient (``gauss_grad_parts``) has a looser bound (4 ulp of the
+gradient plus 4 eps times the sum of its terms' magnitudes) and one division
+instead of two:
+
+    Phi(-a) = exp(-a*a/2) * t * P(q),   t = 1/(a + m),   q = 1 - 2 m t,
+
+P(q) = erfcx(a/sqrt2) (a + m) / 2 in [0.40, m/2]: m = 3, AMAX = 15.5,
+degree 8, float32 coefficients fitted as above (relative error of P):
+7.9e-8.
+
 The printed tuples are pasted into ``fastrelu/_approx.py`` (``_GQ32``,
-``_GQ64``; highest degree first).
+``_GQ64``, ``_GD32``; highest degree first).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import numpy as np
 import scipy.special as sc
 
 F32 = dict(m=4.0, amax=15.5, degree=10)
+G32 = dict(m=3.0, amax=15.5, degree=8)
 F64 = dict(m=6.0, amax=38.75, degree=22)
 
 
@@ -53,13 +64,13 @@ def _lawson(x, y, w, degree, fixed_top):
     return list(c) + list(fixed_top[::-1])
 
 
-def fit32(m, amax, degree):
-    """float32 coefficients (lowest degree first) and the max relative error."""
+def _fit_f32_coeffs(m, amax, degree, target):
+    """float32 coefficients (lowest degree first) of the relative minimax fit
+    of y = target(a) in q, y and the weight 1/(1 + y) or 1/y (the quantity
+    whose relative error counts), and the max relative error."""
     qmax = (amax - m) / (amax + m)
     x = np.cos(np.linspace(0.0, np.pi, 30001)) * (qmax + 1) / 2 + (qmax - 1) / 2
-    a = _a_of_q(x, m)
-    y = sc.erfcx(a / np.sqrt(2.0)) * (1 + a) - 1
-    w = 1.0 / (1.0 + y)
+    y, w = target(_a_of_q(x, m))
     fixed: list[float] = []
     c = _lawson(x, y, w, degree, fixed)
     for k in range(degree, 0, -1):
@@ -68,6 +79,26 @@ def fit32(m, amax, degree):
     c[0] = float(np.float32(c[0]))
     err = np.max(np.abs(np.vander(x, degree + 1, increasing=True) @ np.array(c) - y) * w)
     return c, float(err)
+
+
+def fit32(m, amax, degree):
+    """float32 coefficients of p (lowest degree first), max relative error of 1 + p."""
+
+    def target(a):
+        y = sc.erfcx(a / np.sqrt(2.0)) * (1 + a) - 1
+        return y, 1.0 / (1.0 + y)
+
+    return _fit_f32_coeffs(m, amax, degree, target)
+
+
+def fit32_grad(m, amax, degree):
+    """float32 coefficients of P (lowest degree first), max relative error of P."""
+
+    def target(a):
+        y = sc.erfcx(a / np.sqrt(2.0)) * (a + m) / 2
+        return y, 1.0 / y
+
+    return _fit_f32_coeffs(m, amax, degree, target)
 
 
 def fit64(m, amax, degree, dps=50):
@@ -116,6 +147,9 @@ def main() -> None:
     c32, e32 = fit32(**F32)
     print(f"# float32 ({F32}): max relative error of 1 + p: {e32:.2e}")
     print("_GQ32 = (" + ", ".join(repr(float(np.float32(v))) for v in c32[::-1]) + ")")
+    cg, eg = fit32_grad(**G32)
+    print(f"# float32 gradient ({G32}): max relative error of P: {eg:.2e}")
+    print("_GD32 = (" + ", ".join(repr(float(np.float32(v))) for v in cg[::-1]) + ")")
     c64, e64 = fit64(**F64)
     print(f"# float64 ({F64}): max relative error of 1 + p: {e64:.2e}")
     print("_GQ64 = (" + ", ".join(repr(v) for v in c64[::-1]) + ")")
