@@ -303,14 +303,13 @@ def gelu_tanh(x):
     vh, vl = ap.gelu_tanh_arg(x)
     es = ap.exp_dw_s(-abs(vh), -vl if vh >= 0 else vl)
     e = es * ap.lit(x, ap.UNSCALE)
-    d = one / (one + e)
-    # v < 0: x es / (1 + e) with x es an exact double-word (fma) and
-    # 1/(1 + e) as 1 - e/(1 + e) (rounded once near 1): only exp, the
-    # quotient and the last product round
-    dl = one - e / (one + e)
+    # 1/(1 + e) as 1 - e/(1 + e) (rounded once near 1).  v < 0: x es / (1 + e)
+    # with x es an exact double-word (fma): only exp, the quotient and the
+    # last product round
+    d = one - e / (one + e)
     ph = x * es
     pl = ap.fma(x, es, -ph)
-    rn = ap.fma(ph, dl, pl * dl)
+    rn = ap.fma(ph, d, pl * d)
     rn = (rn if rn != 0 else ph) * ap.lit(x, ap.UNSCALE)  # keeps -0.0
     r = x * d if vh >= 0 else rn
     return ap.lit(x, -0.0) if x == -INF else r
