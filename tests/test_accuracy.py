@@ -9,10 +9,14 @@ The table is made by tools/make_accuracy_reference.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from fastrelu import accuracy
+
+DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "accuracy.md"
 
 REF, META = accuracy.load_reference()
 KEYS = sorted(REF)
@@ -65,3 +69,28 @@ def test_accuracy(key):
             f"{name} {dt}: {int(bad.sum())} points over the bound; worst x = {x[i]!r}: "
             f"got {y[i]!r}, want {hi[i]!r} ({err[i] / u[i]:.2f} ulp, {err[i] / bound[i]:.2f} x bound)"
         )
+
+
+def _table_cells(markdown: str) -> dict:
+    """(function, dtype) -> (points, max ulp, at x, max err/bound) of a table."""
+    out = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[1] in ("float32", "float64"):
+            out[cells[0], cells[1]] = tuple(cells[2:6])
+    return out
+
+
+def test_docs_accuracy_table_is_current():
+    # docs/accuracy.md carries the table `python -m fastrelu accuracy
+    # --markdown docs/accuracy.md` writes; fastrelu's columns must be what the
+    # current kernels give (torch's columns depend on the installed torch)
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    start, end = f"<!-- {accuracy.MARK_TAG}:start -->", f"<!-- {accuracy.MARK_TAG}:end -->"
+    assert start in text and end in text
+    in_docs = _table_cells(text.split(start, 1)[1].split(end, 1)[0])
+    with np.errstate(all="ignore"):
+        current = _table_cells(accuracy.markdown(accuracy.measure(REF, with_torch=False)))
+    assert set(in_docs) == set(current), "regenerate: python -m fastrelu accuracy --markdown docs/accuracy.md"
+    stale = {k: (in_docs[k], current[k]) for k in current if in_docs[k] != current[k]}
+    assert not stale, f"docs/accuracy.md is stale (docs, current): {stale}; regenerate it"
