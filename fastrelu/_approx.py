@@ -324,7 +324,7 @@ _GQ32 = (
 )
 # The float32 gradient (gauss_grad_parts): its bound (4 ulp of f' + 4 eps S)
 # leaves room for one division and a lower degree,
-#     Phi(-a) = exp(-a*a/2) t P(q),  t = 1/(a + m),  q = 1 - 2 m t,
+#     Phi(-a) = exp(-a*a/2) t P(q),  t = 1/(a + m),  q = 2 a t - 1 (= 1 - 2 m t),
 # P(q) = erfcx(a/sqrt2) (a + m)/2 in [0.40, m/2]: (m, coefficients), degree 8,
 # 7.9e-8 relative (tools/fit_gauss.py).
 _GD32 = (
