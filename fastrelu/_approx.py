@@ -594,8 +594,7 @@ def gauss_parts(x):
     # and 1 + rest the exponential of the exact square -a*a/2 = y + ylo, also
     # unrounded: callers fold them in with fmas.  ac = min(a, GQ_MAX); beyond
     # GQ_MAX s = 0 (every result has underflowed).  NaN propagates.
-    a = abs(x)
-    ac = GQ_MAX if a > GQ_MAX else a
+    s, rest, ac = gauss_exp(x)
     # q = -1 + 2a / (a + m): accurate near a = 0, where p' = 0.6 and q is
     # close to -1 ((a - m) * rq there cost 2.3 ulp in float64 gelu)
     q = _fma(ac + ac, ONE / (ac + GQ_M), -ONE)
@@ -603,28 +602,28 @@ def gauss_parts(x):
     r = ONE / (ONE + ac)
     w = _fma(p, r, r)
     c = ((p - w) + _fma(w, -ac, ONE)) * r
-    s, rest = gauss_exp(a, ac)
     return w, c, s, rest, ac
 
 
-def gauss_exp(a, ac):
-    # exp(-ac*ac/2) = s (1 + rest) * 2**-SC (the exact square as a
-    # double-word argument), s = 0 for a beyond GQ_MAX
+def gauss_exp(x):
+    # (s, rest, ac): ac = min(|x|, GQ_MAX) and exp(-ac*ac/2) = s (1 + rest)
+    # * 2**-SC (the exact square as a double-word argument); s = 0 for |x|
+    # beyond GQ_MAX.  NaN propagates.
+    a = abs(x)
+    ac = GQ_MAX if a > GQ_MAX else a
     sq = ac * ac
     s, hi, tail = exp_parts(-HALF * sq, -HALF * _fma(ac, ac, -sq))
-    return (ZERO if a > GQ_MAX else s), hi + tail
+    return (ZERO if a > GQ_MAX else s), hi + tail, ac
 
 
 def gauss_grad_parts(x):
     # The float32 gradient's normal tail (``_GD32``): returns (t, p, s, rest,
     # ac) with Phi(-a) = t p s (1 + rest) * 2**-SC: one division, degree 8.
-    a = abs(x)
-    ac = GQ_MAX if a > GQ_MAX else a
+    s, rest, ac = gauss_exp(x)
     t = ONE / (ac + GD_M)
     # q = 2a t - 1 (= 1 - 2 m t): t's rounding moves q by (1 + q) times
     # it, nothing at a = 0, where 1 - 2 m t cost 4.4 ulp
     p = p_gd(_fma(ac + ac, t, -ONE))
-    s, rest = gauss_exp(a, ac)
     return t, p, s, rest, ac
 
 

@@ -77,8 +77,14 @@ COPY_TARGETS = ("np.copyto", "numba prange")
 #: elements of the first call of each function (reported as compile/cache-load time)
 FIRST_CALL_SIZE = 1 << 17
 
-MARK_START = "<!-- fastrelu-bench:start -->"
-MARK_END = "<!-- fastrelu-bench:end -->"
+
+def markers(tag: str) -> tuple[str, str]:
+    """The start and end marker lines of a generated block (``write_markdown``)."""
+    return f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
+
+
+MARK_TAG = "fastrelu-bench"
+MARK_START, MARK_END = markers(MARK_TAG)
 
 # --------------------------------------------------------------------------
 # the best NumPy expressions (baselines)
@@ -719,7 +725,7 @@ def to_markdown(report: dict, command: str = "") -> str:
     return "\n".join(lines)
 
 
-def write_markdown(path: Path, text: str, tag: str = "fastrelu-bench") -> None:
+def write_markdown(path: Path, text: str, tag: str = MARK_TAG) -> None:
     """Write *text* to *path*, between the ``<!-- {tag}:start -->`` and
     ``<!-- {tag}:end -->`` markers if the file has them (the bench's own tag
     by default; ``fastrelu.accuracy`` and ``tools/bench_smooth.py`` use
@@ -727,7 +733,7 @@ def write_markdown(path: Path, text: str, tag: str = "fastrelu-bench") -> None:
 
     The markers must stand alone on their lines (so prose may mention them).
     """
-    mark_start, mark_end = f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
+    mark_start, mark_end = markers(tag)
     if path.exists():
         old = path.read_text(encoding="utf-8")
         start = re.search(rf"^{re.escape(mark_start)}[ \t]*$", old, re.M)

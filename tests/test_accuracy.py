@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from fastrelu import accuracy
+from fastrelu.bench import markers
 
 DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "accuracy.md"
 
@@ -86,7 +87,7 @@ def test_docs_accuracy_table_is_current():
     # --markdown docs/accuracy.md` writes; fastrelu's columns must be what the
     # current kernels give (torch's columns depend on the installed torch)
     text = DOCS_PAGE.read_text(encoding="utf-8")
-    start, end = f"<!-- {accuracy.MARK_TAG}:start -->", f"<!-- {accuracy.MARK_TAG}:end -->"
+    start, end = markers(accuracy.MARK_TAG)
     assert start in text and end in text
     in_docs = _table_cells(text.split(start, 1)[1].split(end, 1)[0])
     with np.errstate(all="ignore"):
