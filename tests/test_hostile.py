@@ -113,14 +113,14 @@ BAD_DTYPES = {
     "void": np.zeros(2, "V8"),
     "longdouble": np.array([1.0, -1.0], np.longdouble),
 }
+if np.dtype(np.longdouble) == np.dtype(np.float64):
+    del BAD_DTYPES["longdouble"]  # longdouble is float64 there: a supported dtype, not a bad one
 
 
 @pytest.mark.parametrize("bad", list(BAD_DTYPES))
 @pytest.mark.parametrize("name", NAMES)
 def test_unsupported_dtypes_raise_typeerror_and_write_nothing(mod, name, bad):
     x = BAD_DTYPES[bad]
-    if bad == "longdouble" and np.dtype(np.longdouble) == np.dtype(np.float64):
-        pytest.skip("longdouble is float64 here")
     out = np.full(x.shape, 12345.0)
     with pytest.raises(TypeError) as e:
         _call(mod, name, x, g=x, out=out)
