@@ -79,6 +79,7 @@ __all__ = [
     "gelu_tanh_arg",
     "lit",
     "lit_lo",
+    "exp_hl",
     "log1p",
     "ndtr",
     "ndtr_s",
@@ -423,6 +424,9 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd):
     NAN = F(np.nan)
     # float64 exp's 12-term polynomial by Estrin's scheme (see _poly_estrin)
     p_exp = (_poly_estrin if f64 else _poly)(EXP_P)
+    # the same polynomial less its constant term 1/2, over r: r**2 P(r) =
+    # r**2/2 + r**3 p_exp3(r) (float64 expm1)
+    p_exp3 = _poly_estrin(EXP_P[:-1])
     GQ_M, GQ_MAX = F(gq[0]), F(gq[1])
     p_gq = _poly_estrin(tuple(F(c) for c in gq[2]))
     if gd is not None:
@@ -441,7 +445,7 @@ _NS_NAMES = ("F", "I", "f64", "to_bits", "from_bits")
 F = I = f64 = to_bits = from_bits = None
 BIAS = EM1_LO = EXP_HI = HALF = INF = INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = None
 MBITS = NAN = ONE = SHIFT = SHIFT_BIAS = TWO = ZERO = p_exp = None
-GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = GD_M = p_gd = None
+GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = GD_M = p_gd = p_exp3 = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 
 
@@ -497,6 +501,22 @@ def exp_dw_sc(x, lo, sc):
     return ZERO if under else e
 
 
+def exp_hl_(x):
+    # e**x = eh + el unrounded (|el| <= ulp(eh)/2 + the polynomial's error),
+    # for x <= 40 (as exp_dw_sc); el = 0 where e**x is subnormal or 0.
+    # 1 + hi is summed exactly (Fast2Sum) and the small rest added to its
+    # low part; the error of that last sum (Fast2Sum again) is el.
+    under = x < EXPS_LO
+    s, hi, tail = exp_parts(EXPS_LO if under else x, ZERO)
+    ph = ONE + hi
+    pl = (hi - (ph - ONE)) + tail
+    p = ph + pl
+    # p s exact (s = 2**(n + SC) normal), scaled back with one rounding
+    eh = (p * s) * UNSC
+    el = ((pl - (p - ph)) * s) * UNSC
+    return (ZERO if under else eh), (ZERO if under else el)
+
+
 def exp_dw_(x, lo):
     return exp_dw_sc(x, lo, ZERO)
 
@@ -520,7 +540,6 @@ def expm1_(x):
     hi = xc - kf * LN2_HI
     lo = kf * LN2_LO
     r = hi - lo
-    q = r * r * p_exp(r)  # expm1(r) = hi + (q - lo)
     # e**x - 1 = 2 (s expm1(r) + s - 1/2), s = 2**(n-1) (2**n may overflow).
     # float64: s - 1/2 and s hi are exact and summed exactly (two_sum), so
     # only the small s (q - lo) and the last addition round: max error 0.81
@@ -528,9 +547,17 @@ def expm1_(x):
     # elsewhere, and the two_sum cost elu 20 %).
     s = pow2(n - IONE)
     if f64:
+        # and r**2/2 of the double-word r = hi - lo exactly as well
+        # (hi**2/2 by two_prod, the rest below an ulp of it): only the
+        # r**3 part of the polynomial and the low parts round before the
+        # last addition (elu 0.64 -> 0.5x ulp)
         sh, sl = two_sum(s - HALF, s * hi)
-        res = TWO * (sh + (sl + s * (q - lo)))
+        qh, ql = _two_prod(hi, hi)
+        th, tl = two_sum(sh, s * (HALF * qh))
+        q3 = r * r * r * p_exp3(r)  # expm1(r) - r - r**2/2
+        res = TWO * (th + ((sl + tl) + s * ((HALF * ql - hi * lo) + (q3 - lo))))
     else:
+        q = r * r * p_exp(r)  # expm1(r) = hi + (q - lo)
         res = TWO * (s * (hi + (q - lo)) + (s - HALF))
     # |x| < 2**-(mbits+2): expm1(x) rounds to x (x*x/2 is below half an ulp
     # of x); also keeps -0.0 and subnormal x exact (s * p with s = 1/2
@@ -671,6 +698,7 @@ _TEMPLATES = (
     exp_dw_s_,
     expm1_,
     log1p_,
+    exp_hl_,
     tanh_,
     two_sum,
     gauss_parts,
@@ -704,6 +732,7 @@ def _make(*args):
         exp_dw=ns["exp_dw_"],
         expm1=ns["expm1_"],
         log1p=ns["log1p_"],
+        exp_hl=ns["exp_hl_"],
         tanh=ns["tanh_"],
         xndtr=ns["xndtr_q_"],
         dxndtr=ns["dxndtr_q_"],
@@ -817,6 +846,11 @@ def log1p(x):
     return math.log1p(x)
 
 
+def exp_hl(x):
+    """e**x as a double-word (eh, el) for x <= 40 (Python: el = 0)."""
+    return exp(x), 0.0
+
+
 def erfc(x):
     """Complementary error function."""
     return math.erfc(x)
@@ -867,6 +901,7 @@ for _name, _fn in (
     ("exp_dw", exp_dw),
     ("expm1", expm1),
     ("log1p", log1p),
+    ("exp_hl", exp_hl),
     ("xndtr", xndtr),
     ("dxndtr", dxndtr),
     ("tanh", tanh),
@@ -930,6 +965,23 @@ def _ol_gelu_tanh_arg(x):
 # 55 %) with 1 + e as an exact double-word: 2.27 -> 1.63 ulp.
 _ATANH = tuple(1.0 / (2 * k + 1) for k in range(9, -1, -1))  # highest degree first
 _p_atanh = _poly_estrin(_ATANH)
+# float64: log1p(e) = 2 atanh(s) = 2 s + 2 s z P(z), z = s**2 <= 1/9, P(z) =
+# (atanh(s)/s - 1)/z to 3.7e-18 relative (mpmath.chebyfit, 11 terms:
+# tools/fit_softplus.py); 2 s z P(z) is at most 3.7 % of the result.
+_ATANH_P64 = (
+    0.07815288900461426,
+    0.03746071897775383,
+    0.05422589197440007,
+    0.05867139530651599,
+    0.06667589315724629,
+    0.07692271982430275,
+    0.09090909948981357,
+    0.11111111099118386,
+    0.1428571428580005,
+    0.19999999999999762,
+    0.3333333333333333,
+)
+_p_atanh64 = _poly_estrin(_ATANH_P64)
 
 
 def softplus_core(v, beta):
@@ -949,18 +1001,49 @@ def _ol_softplus_core(v, beta):
             return np.float32((m + 2.0 * s * _p_atanh(s * s)) / np.float64(beta))
 
         return impl32
-    return softplus_core  # float64: the definition above
+
+    def impl64(v, beta):
+        # log1p(e) = 2 atanh(s), s = e / (2 + e), with e = exp(-|v|) = eh + el
+        # and 2 s = lh + ll unrounded double-words (the rounding of e alone
+        # cost up to 1.2 ulp of the result near v = -0.44, fdlibm's log1p
+        # up to 2 ulp): max(v, 0) + lh summed exactly, the small rest
+        # added, one rounding
+        eh, el = exp_hl(-abs(v))
+        # 2 s = e / (1 + e/2) = lh + (its correction); 1 + e/2 = hd + hl
+        # exactly (Fast2Sum), and 1/(1 + e/2) = 1 - s: no second division.
+        # (lh is one rounding of e / hd: subnormal e stay within half an ulp)
+        hd = 1.0 + 0.5 * eh
+        hl = (0.5 * eh - (hd - 1.0)) + 0.5 * el
+        lh = eh / hd
+        z = 0.25 * (lh * lh)
+        ll = (_fma(-lh, hd, eh) + (el - lh * hl)) * (1.0 - 0.5 * lh) + lh * z * _p_atanh64(z)
+        m = v if v > 0 else 0.0
+        rh = m + lh  # TwoSum
+        bb = rh - m
+        r = rh + (((m - (rh - bb)) + (lh - bb)) + ll)
+        # m = +inf (threshold = inf): the TwoSum's inf - inf
+        return (r if r == r else m + lh) / beta
+
+    return impl64
 
 
 @_inline
 def sigmoid_times(v, g):
-    """``g * sigmoid(v)`` (one exponential, stable for any v), dividing by
-    1 + e taken as an exact double-word."""
-    e = exp(-abs(v))
+    """``g * sigmoid(v)`` (one exponential, stable for any v), rounded about
+    once: the quotient n / d of the double-words n = (1 or e) and
+    d = 1 + e, e = exp(-|v|) = eh + el unrounded, as q + c (q = nh / dh
+    rounded, c its correction from the exactly computed residual), q + c
+    rounded once (then times g)."""
+    eh, el = exp_hl(-abs(v))
     one = lit(v, 1.0)
-    dh = one + e
-    dl = e - (dh - one)  # 1 + e = dh + dl exactly
-    q = (one if v >= 0 else e) / dh
-    # q (1 - dl/dh): dl/dh is below an ulp, so 1/dh needs only a few bits:
-    # 1 - e/2 (within 12 % for e in [0, 1]) instead of a second division
-    return g * (q * fma(-dl, fma(lit(v, -0.5), e, one), one))
+    zero = lit(v, 0.0)
+    dh = one + eh
+    dl = (eh - (dh - one)) + el  # 1 + e = dh + dl
+    pos = v >= 0
+    nh = one if pos else eh
+    nl = zero if pos else el
+    q = nh / dh
+    # 1/dh to within an ulp, for the correction: q itself (v >= 0) or 1 - q
+    rd = q if pos else one - q
+    c = (fma(-q, dh, nh) + (nl - q * dl)) * rd
+    return g * (q + c)

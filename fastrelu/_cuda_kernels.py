@@ -299,6 +299,13 @@ def _register_cuda_approx():
 
     per_type(ap.exp_s, make_exp_s)
 
+    def make_exp_hl(F):
+        # e**x as (libdevice exp, 0): the CPU's double-word split is not needed
+        ZERO = F(0.0)
+        return lambda x: (math.exp(F(x)), ZERO)
+
+    per_type(ap.exp_hl, make_exp_hl)
+
     def make_npdf(F, table):
         # exp(-x*x/2)/sqrt(2 pi) from the exact square x*x = sq + sq_lo
         f = _device(table[F])

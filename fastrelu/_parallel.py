@@ -254,7 +254,8 @@ def prange_loop(kernel, nin: int, half: bool, stream: bool = False):
             disp = _loops.get(key)
             if disp is None:
                 k = _build.inline_kernel(kernel, half, nin)
-                name = f"par_{'half_' if half else ''}{kernel.__name__}"
+                ic = _build.interleave_count(kernel)
+                name = f"par_{'half_' if half else ''}{kernel.__name__}_ic{ic}"
                 serial = njit(cache=True, **_build.TARGET_OPTIONS)(
                     _build.cacheable(_build.RUN_TEMPLATES[nin], f"{name}_chunk", _k=k)
                 )
@@ -266,6 +267,16 @@ def prange_loop(kernel, nin: int, half: bool, stream: bool = False):
                 tag = f"{name}{'_st' if stream else ''}"
                 fn = _build.cacheable(_build.CHUNK_TEMPLATE, tag, _s=serial, _CH=CHUNK, _ST=streamed)
                 disp = njit(**_PAR_OPTIONS)(fn)
+                if ic:
+                    # every compilation of this loop (first call of a type
+                    # signature, precompile) with the family's interleave count
+                    compile_ = disp.compile
+
+                    def compile_interleaved(sig, _compile=compile_, _ic=ic):
+                        with _build.interleaved(_ic):
+                            return _compile(sig)
+
+                    disp.compile = compile_interleaved
                 _loops[key] = disp
     return disp
 
