@@ -45,8 +45,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import llvmlite.binding as llvm
+import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, prange, types
 from numba.core.compiler_lock import global_compiler_lock
@@ -106,6 +106,7 @@ def interleaved(count: int):
             yield
         finally:
             llvm.set_option("fastrelu", "-force-vector-interleave=0")
+
 
 _lock = threading.RLock()
 
