@@ -204,13 +204,30 @@ def selu_grad(x, g):
     return g * ap.lit(x, SELU_SCALE)
 
 
+@_helper
+def _over(x, alpha):
+    # x / alpha = u + ul without a division in the loop: 1 / alpha is
+    # loop-invariant (LLVM hoists it), u = x (1/alpha), and ul its residual
+    # (x - u alpha, exact by an fma) over alpha -- the exponential of a
+    # rounded x / alpha would be off by |x / alpha| ulps.  (ul = 0 at x = +-inf.)
+    ra = ap.lit(x, 1.0) / alpha
+    u = x * ra
+    ul = ap.fma(-u, alpha, x) * ra
+    return u, (ul if abs(x) < INF else ap.lit(x, 0.0))
+
+
 def celu(x, alpha):
-    return x if x > 0 else alpha * ap.expm1(x / alpha)
+    # alpha expm1(u + ul) = alpha (e + (e + 1) ul), e = expm1(u); x where
+    # x >= 0 or NaN (-0.0 stays -0.0)
+    u, ul = _over(x, alpha)
+    e = ap.expm1(u)
+    return alpha * (e + ap.fma(e, ul, ul)) if x < 0 else x
 
 
 def celu_grad(x, g, alpha):
     # S = |e^(x/alpha)| (a product)
-    return g * ap.exp(x / alpha) if x <= 0 else g
+    u, ul = _over(x, alpha)
+    return g * ap.exp_dw(u, ul) if x <= 0 else g
 
 
 def softplus(x, beta, threshold):

@@ -95,3 +95,32 @@ def test_docs_accuracy_table_is_current():
     assert set(in_docs) == set(current), "regenerate: python -m fastrelu accuracy --markdown docs/accuracy.md"
     stale = {k: (in_docs[k], current[k]) for k in current if in_docs[k] != current[k]}
     assert not stale, f"docs/accuracy.md is stale (docs, current): {stale}; regenerate it"
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [3.0, 0.37, 1.7])
+def test_celu_accuracy_away_from_alpha_1(alpha, dt):
+    # The table uses alpha = 1, where x / alpha is exact.  Elsewhere the
+    # exponential of a rounded x / alpha is off by |x / alpha| ulps (90 ulp at
+    # x = -1000, alpha = 3, float64): celu keeps the residual of the quotient.
+    import fastrelu
+
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.prec = 200
+    dtype = np.dtype(dt).type
+    a = dtype(alpha)
+    rng = np.random.default_rng(5)
+    mag = 10.0 ** rng.uniform(-6, 3.3, 60)  # |x| from 1e-6 to 2000
+    x = (-mag).astype(dtype)  # celu's exponential side
+    y = fastrelu.celu(x, a)
+    dy = fastrelu.celu_grad(x, np.ones_like(x), a)
+    eps = float(np.finfo(dtype).eps)
+    for xi, yi, gi in zip(x, y, dy, strict=True):
+        u = mpmath.mpf(float(xi)) / mpmath.mpf(float(a))
+        want_f, want_g = mpmath.mpf(float(a)) * mpmath.expm1(u), mpmath.exp(u)
+        ulp_f = accuracy.ulp_of(np.array([float(want_f)]), dtype)[0]
+        ulp_g = accuracy.ulp_of(np.array([float(want_g)]), dtype)[0]
+        err_f = float(abs(mpmath.mpf(float(yi)) - want_f))
+        err_g = float(abs(mpmath.mpf(float(gi)) - want_g))
+        assert err_f <= FORWARD_ULP[dt] * ulp_f, (xi, yi, float(want_f), err_f / ulp_f)
+        assert err_g <= 4 * ulp_g + 4 * eps * float(want_g), (xi, gi, float(want_g), err_g / ulp_g)

@@ -9,7 +9,10 @@ fastrelu's single-thread ufunc (``_build.build_ufunc``), the parallel target
 NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
 no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
 read + written.  Ratios: parallel vs torch (both writing into a preallocated
-output) and vs naive (likewise), single vs NumPy (both allocating their result).
+output) and vs naive (likewise), single vs NumPy (both allocating their result),
+and parallel vs the copy ceiling (a Numba ``prange`` copy of the same dtype and
+N, all cores, timed next to each row: ``fastrelu.bench.copy_ceiling``) -- where
+10x the naive kernel is above the ceiling, no kernel can reach it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import scipy.special as sc
 
 import fastrelu.parallel
 from fastrelu import _build, _kernels
+from fastrelu.bench import copy_ceiling
 
 SQ2 = math.sqrt(2.0)
 S2P = math.sqrt(2.0 / math.pi)
@@ -217,9 +221,10 @@ def main(argv=None):
         f"{os.cpu_count()} CPUs, threading layer {info['threading_layer']} ({info['num_threads']} threads).*\n"
     )
     emit(
-        "| function | dtype | single | parallel | torch | numpy | naive | par/torch | par/naive | single/numpy |"
+        "| function | dtype | single | parallel | torch | numpy | naive | copy | par/torch | par/naive "
+        "| single/numpy | par/copy |"
     )
-    emit("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    emit("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (params, npf, naive) in CASES.items():
         if only and name.removesuffix("_grad") not in only and name not in only:
             continue
@@ -256,6 +261,8 @@ def main(argv=None):
             with np.errstate(all="ignore"):
                 t_np = best(lambda: npf(*ins), max(1, args.repeat // 2))
             t_naive = best(lambda: naive_uf(*ins, out=out), max(1, args.repeat // 2))
+            # the copy ceiling in GB/s (bytes read + written by the copy)
+            copy_gbs = 2 * x.nbytes / best(copy_ceiling("numba prange", x, out), args.repeat) / 1e9
             t_torch = None
             if tf is not None:
                 import torch
@@ -271,7 +278,8 @@ def main(argv=None):
 
             emit(
                 f"| {name} | {np.dtype(dt).name} | {gb(t_single)} | {gb(t_par)} | {gb(t_torch)} | {gb(t_np)} | "
-                f"{gb(t_naive)} | {ratio(t_torch, t_par)} | {ratio(t_naive, t_par)} | {ratio(t_np, t_single_alloc)} |"
+                f"{gb(t_naive)} | {copy_gbs:.1f} | {ratio(t_torch, t_par)} | {ratio(t_naive, t_par)} | "
+                f"{ratio(t_np, t_single_alloc)} | {nbytes / t_par / 1e9 / copy_gbs:.2f} |"
             )
     if args.markdown is not None:
         from fastrelu.bench import write_markdown
