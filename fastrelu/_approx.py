@@ -501,13 +501,14 @@ def exp_dw_sc(x, lo, sc):
     return ZERO if under else e
 
 
-def exp_hl_(x):
-    # e**x = eh + el unrounded (|el| <= ulp(eh)/2 + the polynomial's error),
-    # for x <= 40 (as exp_dw_sc); el = 0 where e**x is subnormal or 0.
-    # 1 + hi is summed exactly (Fast2Sum) and the small rest added to its
-    # low part; the error of that last sum (Fast2Sum again) is el.
+def exp_hl_(x, lo):
+    # e**(x + lo) = eh + el unrounded (|el| <= ulp(eh)/2 + the polynomial's
+    # error), for x <= 40 and |lo| <= ulp-ish of x (as exp_dw_sc); 0, 0 below
+    # EXPS_LO (lo is then ignored: NaN there does not propagate).  1 + hi is
+    # summed exactly (Fast2Sum) and the small rest added to its low part;
+    # the error of that last sum (Fast2Sum again) is el.
     under = x < EXPS_LO
-    s, hi, tail = exp_parts(EXPS_LO if under else x, ZERO)
+    s, hi, tail = exp_parts(EXPS_LO if under else x, ZERO if under else lo)
     ph = ONE + hi
     pl = (hi - (ph - ONE)) + tail
     p = ph + pl
@@ -846,9 +847,9 @@ def log1p(x):
     return math.log1p(x)
 
 
-def exp_hl(x):
-    """e**x as a double-word (eh, el) for x <= 40 (Python: el = 0)."""
-    return exp(x), 0.0
+def exp_hl(x, lo):
+    """e**(x + lo) as a double-word (eh, el) for x <= 40 (Python: el = 0)."""
+    return exp_dw(x, lo), 0.0
 
 
 def erfc(x):
@@ -984,31 +985,45 @@ _ATANH_P64 = (
 _p_atanh64 = _poly_estrin(_ATANH_P64)
 
 
-def softplus_core(v, beta):
-    """``(max(v, 0) + log1p(exp(-|v|))) / beta`` for ``v = beta * x``."""
-    m = v if v > 0 else lit(v, 0.0)
-    return (m + log1p(exp(-abs(v)))) / beta
+def softplus_core(x, beta):
+    """``(max(v, 0) + log1p(exp(-|v|))) / beta`` for ``v = beta * x``, as
+    ``(x if v > 0 else 0) + log1p(exp(-|v|)) / beta``."""
+    v = x * beta
+    m = x if v > 0 else lit(x, 0.0)
+    return m + log1p(exp(-abs(v))) / beta
+
+
+# Both precisions take v = beta * x as the exact double-word vh + vl (the
+# exponential of a rounded v is off by |v| half-ulps: 10 ulp at v = -20 for
+# beta != 1) and divide by beta through its hoisted reciprocal (a division per
+# element otherwise, beta being a loop-invariant parameter).
 
 
 @overload(softplus_core)
-def _ol_softplus_core(v, beta):
-    if _is_f32(v):
+def _ol_softplus_core(x, beta):
+    if _is_f32(x):
 
-        def impl32(v, beta):
-            e = np.float64(exp(-abs(v)))
+        def impl32(x, beta):
+            # e = exp(-|v|) in float32 as a double-word, the rest in float64
+            vh = x * beta
+            vl = _fma(x, beta, -vh)
+            eh, el = exp_hl(-abs(vh), vl if vh < 0 else -vl)
+            e = np.float64(eh) + np.float64(el)
             s = e / (2.0 + e)
-            m = np.float64(v) if v > 0 else 0.0
-            return np.float32((m + 2.0 * s * _p_atanh(s * s)) / np.float64(beta))
+            m = np.float64(x) if vh > 0 else 0.0
+            return np.float32(m + 2.0 * s * _p_atanh(s * s) * (1.0 / np.float64(beta)))
 
         return impl32
 
-    def impl64(v, beta):
+    def impl64(x, beta):
         # log1p(e) = 2 atanh(s), s = e / (2 + e), with e = exp(-|v|) = eh + el
         # and 2 s = lh + ll unrounded double-words (the rounding of e alone
         # cost up to 1.2 ulp of the result near v = -0.44, fdlibm's log1p
-        # up to 2 ulp): max(v, 0) + lh summed exactly, the small rest
-        # added, one rounding
-        eh, el = exp_hl(-abs(v))
+        # up to 2 ulp); (x if v > 0) + (lh + ll) / beta summed exactly, the
+        # small rest added, one rounding
+        vh = x * beta
+        vl = _fma(x, beta, -vh)
+        eh, el = exp_hl(-abs(vh), vl if vh < 0 else -vl)
         # 2 s = e / (1 + e/2) = lh + (its correction); 1 + e/2 = hd + hl
         # exactly (Fast2Sum), and 1/(1 + e/2) = 1 - s: no second division.
         # (lh is one rounding of e / hd: subnormal e stay within half an ulp)
@@ -1017,24 +1032,28 @@ def _ol_softplus_core(v, beta):
         lh = eh / hd
         z = 0.25 * (lh * lh)
         ll = (_fma(-lh, hd, eh) + (el - lh * hl)) * (1.0 - 0.5 * lh) + lh * z * _p_atanh64(z)
-        m = v if v > 0 else 0.0
-        rh = m + lh  # TwoSum
+        # (lh + ll) / beta = bh + bl (bh's residual by an fma; exact for beta = 1)
+        rb = 1.0 / beta
+        bh = lh * rb
+        bl = (_fma(-bh, beta, lh) + ll) * rb
+        m = x if vh > 0 else 0.0
+        rh = m + bh  # TwoSum
         bb = rh - m
-        r = rh + (((m - (rh - bb)) + (lh - bb)) + ll)
+        r = rh + (((m - (rh - bb)) + (bh - bb)) + bl)
         # m = +inf (threshold = inf): the TwoSum's inf - inf
-        return (r if r == r else m + lh) / beta
+        return r if r == r else m + bh
 
     return impl64
 
 
 @_inline
-def sigmoid_times(v, g):
-    """``g * sigmoid(v)`` (one exponential, stable for any v), rounded about
-    once: the quotient n / d of the double-words n = (1 or e) and
-    d = 1 + e, e = exp(-|v|) = eh + el unrounded, as q + c (q = nh / dh
-    rounded, c its correction from the exactly computed residual), q + c
-    rounded once (then times g)."""
-    eh, el = exp_hl(-abs(v))
+def sigmoid_times(v, vl, g):
+    """``g * sigmoid(v + vl)`` (one exponential, stable for any v; vl: the low
+    part of a double-word argument), rounded about once: the quotient n / d
+    of the double-words n = (1 or e) and d = 1 + e, e = exp(-|v + vl|) =
+    eh + el unrounded, as q + c (q = nh / dh rounded, c its correction from
+    the exactly computed residual), q + c rounded once (then times g)."""
+    eh, el = exp_hl(-abs(v), vl if v < 0 else -vl)
     one = lit(v, 1.0)
     zero = lit(v, 0.0)
     dh = one + eh

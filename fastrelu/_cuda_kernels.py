@@ -299,12 +299,14 @@ def _register_cuda_approx():
 
     per_type(ap.exp_s, make_exp_s)
 
-    def make_exp_hl(F):
-        # e**x as (libdevice exp, 0): the CPU's double-word split is not needed
-        ZERO = F(0.0)
-        return lambda x: (math.exp(F(x)), ZERO)
-
-    per_type(ap.exp_hl, make_exp_hl)
+    @ovl(ap.exp_hl)
+    def _ol_exp_hl(x, lo):
+        # e**(x + lo) as (exp_dw, 0): the CPU's double-word split is not needed
+        F = ftype(x)
+        if F is None:
+            return None
+        f, ZERO = _device(exp_dw_impl[F]), F(0.0)
+        return lambda x, lo: (f(F(x), F(lo)), ZERO)
 
     def make_npdf(F, table):
         # exp(-x*x/2)/sqrt(2 pi) from the exact square x*x = sq + sq_lo

@@ -235,16 +235,19 @@ def softplus(x, beta, threshold):
     # log1p(exp(beta*x))/beta, evaluated as max(bx, 0) + log1p(exp(-|bx|)).
     # (Main path unconditional, special cases selected at the end: branches
     # around the main path make LLVM's cost model refuse to vectorise.)
-    # (float32: evaluated in float64, see ap.softplus_core)
+    # (beta * x as an exact double-word; float32: the series in float64, see
+    # ap.softplus_core)
     bx = x * beta
-    r = ap.softplus_core(bx, beta)
+    r = ap.softplus_core(x, beta)
     return x if bx > threshold else r
 
 
 def softplus_grad(x, g, beta, threshold):
-    # g sigmoid(beta x); S = |sigmoid(beta x)| (no cancelling sum)
+    # g sigmoid(beta x), beta x as the exact double-word bx + bl (sigmoid's
+    # condition number is |beta x| on the left); S = |sigmoid(beta x)|
     bx = x * beta
-    r = ap.sigmoid_times(bx, g)
+    bl = ap.fma(x, beta, -bx)
+    r = ap.sigmoid_times(bx, bl, g)
     return g if bx > threshold else r
 
 

@@ -124,3 +124,35 @@ def test_celu_accuracy_away_from_alpha_1(alpha, dt):
         err_g = float(abs(mpmath.mpf(float(gi)) - want_g))
         assert err_f <= FORWARD_ULP[dt] * ulp_f, (xi, yi, float(want_f), err_f / ulp_f)
         assert err_g <= 4 * ulp_g + 4 * eps * float(want_g), (xi, gi, float(want_g), err_g / ulp_g)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("beta", [2.0, 0.3, 3.7])
+def test_softplus_accuracy_away_from_beta_1(beta, dt):
+    # The table uses beta = 1, where beta * x is exact.  Elsewhere the
+    # exponential of a rounded beta * x is off by |beta x| half-ulps (160 ulp
+    # at beta = 3.7 in float64): softplus and its gradient keep beta * x as an
+    # exact double-word and divide by beta through a corrected reciprocal.
+    import fastrelu
+
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.prec = 200
+    dtype = np.dtype(dt).type
+    b = dtype(beta)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([-(10 ** rng.uniform(-6, 2.3, 80)), 10 ** rng.uniform(-6, 0.7, 20)]).astype(dtype)
+    y = fastrelu.softplus(x, b)
+    dy = fastrelu.softplus_grad(x, np.ones_like(x), b)
+    eps = float(np.finfo(dtype).eps)
+    for xi, yi, gi in zip(x, y, dy, strict=True):
+        v = mpmath.mpf(float(xi)) * mpmath.mpf(float(b))
+        if v > 20:  # the linear branch (threshold 20)
+            continue
+        want_f = mpmath.log1p(mpmath.exp(v)) / mpmath.mpf(float(b))
+        want_g = 1 / (1 + mpmath.exp(-v))
+        ulp_f = accuracy.ulp_of(np.array([float(want_f)]), dtype)[0]
+        ulp_g = accuracy.ulp_of(np.array([float(want_g)]), dtype)[0]
+        err_f = float(abs(mpmath.mpf(float(yi)) - want_f))
+        err_g = float(abs(mpmath.mpf(float(gi)) - want_g))
+        assert err_f <= FORWARD_ULP[dt] * ulp_f, (xi, yi, float(want_f), err_f / ulp_f)
+        assert err_g <= 4 * ulp_g + 4 * eps * float(want_g), (xi, gi, float(want_g), err_g / ulp_g)
