@@ -1049,20 +1049,19 @@ def _ol_softplus_core(x, beta):
 @_inline
 def sigmoid_times(v, vl, g):
     """``g * sigmoid(v + vl)`` (one exponential, stable for any v; vl: the low
-    part of a double-word argument), rounded about once: the quotient n / d
-    of the double-words n = (1 or e) and d = 1 + e, e = exp(-|v + vl|) =
-    eh + el unrounded, as q + c (q = nh / dh rounded, c its correction from
-    the exactly computed residual), q + c rounded once (then times g)."""
-    eh, el = exp_hl(-abs(v), vl if v < 0 else -vl)
+    part of a double-word argument): with e = exp(-|v + vl|) rounded once,
+    the quotient (1 or e) / (1 + e) of 1 + e taken as an exact double-word
+    dh + dl, as q + c (q = n / dh rounded, c its correction from the
+    exactly computed residual), q + c rounded once (then times g).  (e as a
+    double-word too gave 0.55 ulp instead of 1.2 but cost 7-9 %.)"""
+    eh = exp_dw(-abs(v), vl if v < 0 else -vl)
     one = lit(v, 1.0)
-    zero = lit(v, 0.0)
     dh = one + eh
-    dl = (eh - (dh - one)) + el  # 1 + e = dh + dl
+    dl = eh - (dh - one)  # 1 + e = dh + dl
     pos = v >= 0
     nh = one if pos else eh
-    nl = zero if pos else el
     q = nh / dh
     # 1/dh to within an ulp, for the correction: q itself (v >= 0) or 1 - q
     rd = q if pos else one - q
-    c = (fma(-q, dh, nh) + (nl - q * dl)) * rd
+    c = (fma(-q, dh, nh) - q * dl) * rd
     return g * (q + c)
