@@ -79,6 +79,7 @@ __all__ = [
     "gelu_tanh_arg",
     "lit",
     "lit_lo",
+    "exp_dw_any",
     "exp_hl",
     "log1p",
     "ndtr",
@@ -396,6 +397,9 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd):
     UNSC = F(UNSCALE)
     LN2_LO = F(1.90821492927058770002e-10) if f64 else F(-2.12194440e-4)
     SHIFT = F(1.5 * 2.0**mbits)
+    # exp_dw_any's shift for large arguments: 96 ln2 (96 LN2_HI exact)
+    BIG_LN2_HI, BIG_LN2_LO, BIG_P2 = F(96 * float(F(ln2_hi))), F(96 * float(LN2_LO)), F(2.0**96)
+    BIG_X = F(40.0)
     EXP_P = tuple(F(c) for c in exp_p)
     EXP_HI, EM1_LO = F(exp_hi), F(em1_lo)
     EM1_TINY = F(2.0 ** -(mbits + 2))
@@ -447,6 +451,7 @@ BIAS = EM1_LO = EXP_HI = HALF = INF = INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO
 MBITS = NAN = ONE = SHIFT = SHIFT_BIAS = TWO = ZERO = p_exp = None
 GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = GD_M = p_gd = p_exp3 = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
+BIG_LN2_HI = BIG_LN2_LO = BIG_P2 = BIG_X = None
 
 
 def pow2(n):
@@ -522,6 +527,16 @@ def exp_dw_(x, lo):
     return exp_dw_sc(x, lo, ZERO)
 
 
+def exp_dw_any_(x, lo):
+    # exp(x + lo) for any x (exp_dw_ is for x <= 40): above 40 as
+    # exp_dw(x - 96 ln2) 2**96, x - 96 LN2_HI exact (x's ulp divides
+    # LN2_HI's last bit, and the difference is below x), overflowing to inf
+    x = EXP_HI if x > EXP_HI else x  # beyond the overflow threshold: inf
+    big = x > BIG_X
+    e = exp_dw_sc((x - BIG_LN2_HI) if big else x, (lo - BIG_LN2_LO) if big else lo, ZERO)
+    return e * BIG_P2 if big else e
+
+
 def exp_(x):
     return exp_dw_sc(x, ZERO, ZERO)
 
@@ -549,14 +564,15 @@ def expm1_(x):
     s = pow2(n - IONE)
     if f64:
         # and r**2/2 of the double-word r = hi - lo exactly as well
-        # (hi**2/2 by two_prod, the rest below an ulp of it): only the
+        # (hi**2/2 by two_prod, then -hi lo + lo**2/2: lo = n ln2_lo grows
+        # with n, lo**2/2 was 170 ulp at x = 700): only the
         # r**3 part of the polynomial and the low parts round before the
         # last addition (elu 0.64 -> 0.5x ulp)
         sh, sl = two_sum(s - HALF, s * hi)
         qh, ql = _two_prod(hi, hi)
         th, tl = two_sum(sh, s * (HALF * qh))
         q3 = r * r * r * p_exp3(r)  # expm1(r) - r - r**2/2
-        res = TWO * (th + ((sl + tl) + s * ((HALF * ql - hi * lo) + (q3 - lo))))
+        res = TWO * (th + ((sl + tl) + s * ((HALF * ql - lo * (hi - HALF * lo)) + (q3 - lo))))
     else:
         q = r * r * p_exp(r)  # expm1(r) = hi + (q - lo)
         res = TWO * (s * (hi + (q - lo)) + (s - HALF))
@@ -697,6 +713,7 @@ _TEMPLATES = (
     exp_,
     exp_s_,
     exp_dw_s_,
+    exp_dw_any_,
     expm1_,
     log1p_,
     exp_hl_,
@@ -731,6 +748,7 @@ def _make(*args):
     return dict(
         exp=ns["exp_"],
         exp_dw=ns["exp_dw_"],
+        exp_dw_any=ns["exp_dw_any_"],
         expm1=ns["expm1_"],
         log1p=ns["log1p_"],
         exp_hl=ns["exp_hl_"],
@@ -847,6 +865,11 @@ def log1p(x):
     return math.log1p(x)
 
 
+def exp_dw_any(x, lo):
+    """e**(x + lo) for any x (overflowing to inf), a small correction lo."""
+    return exp_dw(x, lo)
+
+
 def exp_hl(x, lo):
     """e**(x + lo) as a double-word (eh, el) for x <= 40 (Python: el = 0)."""
     return exp_dw(x, lo), 0.0
@@ -903,6 +926,7 @@ for _name, _fn in (
     ("expm1", expm1),
     ("log1p", log1p),
     ("exp_hl", exp_hl),
+    ("exp_dw_any", exp_dw_any),
     ("xndtr", xndtr),
     ("dxndtr", dxndtr),
     ("tanh", tanh),
@@ -1010,7 +1034,8 @@ def _ol_softplus_core(x, beta):
             eh, el = exp_hl(-abs(vh), vl if vh < 0 else -vl)
             e = np.float64(eh) + np.float64(el)
             s = e / (2.0 + e)
-            m = np.float64(x) if vh > 0 else 0.0
+            # -0.0: m + y is y itself (keeps -0.0 for negative beta)
+            m = np.float64(x) if vh > 0 else -0.0
             return np.float32(m + 2.0 * s * _p_atanh(s * s) * (1.0 / np.float64(beta)))
 
         return impl32
@@ -1040,8 +1065,10 @@ def _ol_softplus_core(x, beta):
         rh = m + bh  # TwoSum
         bb = rh - m
         r = rh + (((m - (rh - bb)) + (bh - bb)) + bl)
-        # m = +inf (threshold = inf): the TwoSum's inf - inf
-        return r if r == r else m + bh
+        # m = +inf (threshold = inf): the TwoSum's inf - inf; a zero result
+        # takes bh's sign (-0.0 for negative beta)
+        r = r if r == r else m + bh
+        return bh if r == 0.0 else r
 
     return impl64
 

@@ -291,6 +291,7 @@ def _register_cuda_approx():
             return lambda x, lo: f(F(x), F(lo))
 
     dw(ap.exp_dw, exp_dw_impl)
+    dw(ap.exp_dw_any, exp_dw_impl)  # libdevice exp is valid for any argument
     dw(ap.exp_dw_s, exp_dw_s_impl)
 
     def make_exp_s(F):

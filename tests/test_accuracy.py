@@ -160,3 +160,20 @@ def test_softplus_accuracy_away_from_beta_1(beta, dt):
         return mpmath.log1p(mpmath.exp(v)) / b, 1 / (1 + mpmath.exp(-v))
 
     _check_against_mpmath("softplus", x, beta, want)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_celu_accuracy_negative_alpha(dt):
+    # alpha < 0 (allowed, as in PyTorch): x / alpha > 0, so celu is
+    # alpha expm1 of a large positive argument and its gradient exp of one,
+    # up to the overflow threshold (float64 expm1 once lost lo**2/2 there,
+    # 170 ulp at x = -700; exp above 40 was unspecified)
+    top = 88.0 if dt == "float32" else 709.0
+    x = (-np.concatenate([10 ** np.random.default_rng(9).uniform(-6, np.log10(top), 80), [top]])).astype(dt)
+
+    def want(xm, a):
+        import mpmath
+
+        return a * mpmath.expm1(xm / a), mpmath.exp(xm / a)
+
+    _check_against_mpmath("celu", x, -1.0, want)

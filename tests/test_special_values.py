@@ -319,3 +319,30 @@ def test_grad_from_output_special_values(target, row):
 def test_spec_kinks_are_consistent_with_limits():
     # the tables above and _spec agree on which rows exist
     assert [r.name for r in ROWS] == [n for n in _spec.public_names() if n in _spec.BY_NAME]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
+def test_parameter_edges(target, dtype):
+    """Parameters that make the inner quotient or product overflow, or flip
+    signs: the limits PyTorch gives, no NaN from the exact-residual arithmetic."""
+    celu, celu_grad = get(target, "celu"), get(target, "celu_grad")
+    softplus = get(target, "softplus")
+    f = np.dtype(dtype).type
+    big = float(np.finfo(dtype).max)
+    # alpha < 0: expm1(x / alpha) overflows, the result is alpha * inf
+    x = np.array(
+        {np.float16: [-100.0, -6e4, -INF], np.float32: [-100.0, -1e30, -INF]}.get(dtype, [-1e3, -1e30, -INF]),
+        dtype,
+    )
+    np.testing.assert_array_equal(celu(x, f(-1.0)), np.full(3, -INF, dtype))
+    np.testing.assert_array_equal(celu_grad(x, np.ones_like(x), f(-1.0)), np.full(3, INF, dtype))
+    # x / alpha or 1 / alpha overflows to -inf: the result is -alpha's limit
+    tiny_alpha = f(1e-10) if dtype != np.float16 else f(1e-4)
+    got = celu(np.array([-big], dtype), tiny_alpha)
+    np.testing.assert_array_equal(got, np.array([-tiny_alpha], dtype))
+    if dtype == np.float64:
+        np.testing.assert_array_equal(celu(np.array([-1.0]), 1e-310), np.array([-1e-310]))
+    # negative beta: softplus of beta x -> -inf is -0.0 (log1p(0) / beta)
+    y = softplus(np.array([1000.0, INF], dtype), f(-1.0))
+    np.testing.assert_array_equal(y, np.zeros(2, dtype))
+    assert np.signbit(y).all()
