@@ -1017,6 +1017,12 @@ def softplus_core(x, beta):
     return m + log1p(exp(-abs(v))) / beta
 
 
+@_inline
+def _neg_abs_dw(h, lo):
+    """-|h + lo| as the double-word (-|h|, +-lo) (the argument of exp(-|v|))."""
+    return -abs(h), (lo if h < 0 else -lo)
+
+
 # Both precisions take v = beta * x as the exact double-word vh + vl (the
 # exponential of a rounded v is off by |v| half-ulps: 10 ulp at v = -20 for
 # beta != 1) and divide by beta through its hoisted reciprocal (a division per
@@ -1030,8 +1036,8 @@ def _ol_softplus_core(x, beta):
         def impl32(x, beta):
             # e = exp(-|v|) in float32 as a double-word, the rest in float64
             vh = x * beta
-            vl = _fma(x, beta, -vh)
-            eh, el = exp_hl(-abs(vh), vl if vh < 0 else -vl)
+            ah, al = _neg_abs_dw(vh, _fma(x, beta, -vh))
+            eh, el = exp_hl(ah, al)
             e = np.float64(eh) + np.float64(el)
             s = e / (2.0 + e)
             # -0.0: m + y is y itself (keeps -0.0 for negative beta)
@@ -1047,8 +1053,8 @@ def _ol_softplus_core(x, beta):
         # up to 2 ulp); (x if v > 0) + (lh + ll) / beta summed exactly, the
         # small rest added, one rounding
         vh = x * beta
-        vl = _fma(x, beta, -vh)
-        eh, el = exp_hl(-abs(vh), vl if vh < 0 else -vl)
+        ah, al = _neg_abs_dw(vh, _fma(x, beta, -vh))
+        eh, el = exp_hl(ah, al)
         # 2 s = e / (1 + e/2) = lh + (its correction); 1 + e/2 = hd + hl
         # exactly (Fast2Sum), and 1/(1 + e/2) = 1 - s: no second division.
         # (lh is one rounding of e / hd: subnormal e stay within half an ulp)
@@ -1081,7 +1087,8 @@ def sigmoid_times(v, vl, g):
     dh + dl, as q + c (q = n / dh rounded, c its correction from the
     exactly computed residual), q + c rounded once (then times g).  (e as a
     double-word too gave 0.55 ulp instead of 1.2 but cost 7-9 %.)"""
-    eh = exp_dw(-abs(v), vl if v < 0 else -vl)
+    ah, al = _neg_abs_dw(v, vl)
+    eh = exp_dw(ah, al)
     one = lit(v, 1.0)
     dh = one + eh
     dl = eh - (dh - one)  # 1 + e = dh + dl
