@@ -46,9 +46,11 @@ Algorithms (error bounds measured by ``python -m fastrelu.accuracy``):
   |p| < 0.16, so its rounding errors are small next to 1), the quotient
   corrected by its exactly computed residual, and the exponential of the
   exact square -a*a/2 left unrounded (s (1 + rest)) and folded in with fmas:
-  the left tail keeps its relative accuracy down to the underflow.  The
-  float32 gradient, whose bound is looser, uses one division and a lower
-  degree: Phi(-a) = exp(-a*a/2) t P(q), t = 1/(a + m) (``gauss_grad_parts``).
+  the left tail keeps its relative accuracy down to the underflow (float64).
+  float32 uses one division: Phi(-a) = exp(-a*a/2) t P(q), t = 1/(a + m)
+  (``gauss_fwd_parts``: t's rounding undone by its residual, the products
+  exact double-words; ``gauss_grad_parts``, whose bound is looser: a lower
+  degree, no corrections).
 
 The Python ``erf``, ``erfc``, ``ndtr``, ``npdf``, ``ndtr_s`` and ``npdf_s``
 are oracles and the keys of the CUDA target's libdevice overloads
@@ -197,6 +199,22 @@ def _poly_estrin(coeffs):
     return register_jitable(ns["poly"])
 
 
+def _poly_hybrid(coeffs, tail):
+    """A jitable evaluation of *coeffs* (highest degree first): Estrin's
+    scheme for all but the last *tail* Horner steps.  The last steps decide
+    the rounding error (as accurate as Horner), the Estrin part shortens the
+    dependency chain."""
+    names = {f"c{k}": c for k, c in enumerate(coeffs)}
+    n = len(coeffs)
+    head = n - tail  # coefficients c0 .. c{head-1}, the Estrin part
+    lines, expr = _estrin([f"c{head - 1 - k}" for k in range(head)])
+    lines.append(f"    p = {expr}")
+    lines += [f"    p = _fmuladd(p, r, c{k})" for k in range(head, n)]
+    ns = {"_fmuladd": _fmuladd, **names}
+    exec("\n".join(["def poly(r):", *lines, "    return p"]), ns)
+    return register_jitable(ns["poly"])
+
+
 # Numba-level inlining: LLVM's inliner gives up on the larger helpers (the
 # gelu core), and a call left in the loop body stops vectorisation.
 def _inline(fn):
@@ -300,30 +318,15 @@ _LG64 = (
 _LG32 = (0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841)
 
 
-# The normal tail (gelu and its gradient), tools/fit_gauss.py:
+# The normal tail (gelu and its gradient), tools/fit_gauss.py.  float64
+# (gauss_parts):
 #     Phi(-a) = exp(-a*a/2) (1 + p(q)) / (2 (1 + a)),  q = (a - m) / (a + m),
 # p(q) = erfcx(a/sqrt2) (1 + a) - 1 is small (|p| < 0.16), so its rounding
 # errors are small next to 1; one polynomial in q covers a in [0, amax]
 # (beyond, every gelu and gelu_grad result has underflowed).  (m, amax,
-# coefficients highest degree first): float32 degree 10, 7.7e-9 relative;
-# float64 degree 22, 2.0e-17.
-_GQ32 = (
-    4.0,
-    15.5,
-    (
-        -0.0001445874513592571,
-        -0.00012471950321923941,
-        0.0013834107667207718,
-        -0.0006062898901291192,
-        -0.010007161647081375,
-        0.035880476236343384,
-        -0.06439483165740967,
-        0.05719991773366928,
-        0.027999207377433777,
-        -0.19340692460536957,
-        -0.055893585085868835,
-    ),
-)
+# coefficients highest degree first): degree 22, 2.0e-17 relative.  float32
+# uses the one-division form below (_GF32, _GD32); _GQ32 holds its clamp.
+_GQ32 = (4.0, 15.5, None)
 # The float32 gradient (gauss_grad_parts): its bound (4 ulp of f' + 4 eps S)
 # leaves room for one division and a lower degree,
 #     Phi(-a) = exp(-a*a/2) t P(q),  t = 1/(a + m),  q = 2 a t - 1 (= 1 - 2 m t),
@@ -341,6 +344,23 @@ _GD32 = (
         0.2300194650888443,
         -0.5093324184417725,
         0.7290836572647095,
+    ),
+)
+# The float32 forward (gauss_fwd_parts) uses the same one-division form with
+# its own fit: m = 4, degree 9, 3.4e-8 relative (tools/fit_gauss.py).
+_GF32 = (
+    4.0,
+    (
+        -0.00013622482947539538,
+        0.00017047089932020754,
+        0.001567235216498375,
+        -0.0035079692024737597,
+        -0.00752290477976203,
+        0.06040313094854355,
+        -0.18652385473251343,
+        0.38713693618774414,
+        -0.6078965663909912,
+        0.7552851438522339,
     ),
 )
 _GQ64 = (
@@ -374,16 +394,17 @@ _GQ64 = (
 )
 
 
-def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd):
+def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd, gf):
     """The globals of one precision's implementations (constants, helpers).
 
     F, I: float and same-width int NumPy types; mbits: mantissa bits; bias:
     exponent bias; ln2_hi: ln 2 with enough trailing zero bits that n*ln2_hi
     is exact; exp_hi: expm1's upper clamp (beyond the overflow threshold);
-    em1_lo: expm1 is -1 below; gq: (m, amax, coefficients)
-    of the gelu core ``gauss_parts`` (see ``_GQ32``); gd: (m, coefficients)
-    of the gradient's ``gauss_grad_parts`` (``_GD32``), None where the
-    gradient uses ``gauss_parts``.
+    em1_lo: expm1 is -1 below; gq: (m, amax, coefficients) of the gelu
+    core ``gauss_parts`` (see ``_GQ64``; float32: coefficients None, the
+    clamp only); gd, gf: (m, coefficients) of the float32 gradient's
+    ``gauss_grad_parts`` (``_GD32``) and forward's ``gauss_fwd_parts``
+    (``_GF32``), None for float64.
     """
     f64 = F is np.float64
     to_bits = _f64_bits if f64 else _f32_bits
@@ -432,10 +453,14 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd):
     # r**2/2 + r**3 p_exp3(r) (float64 expm1)
     p_exp3 = _poly_estrin(EXP_P[:-1])
     GQ_M, GQ_MAX = F(gq[0]), F(gq[1])
-    p_gq = _poly_estrin(tuple(F(c) for c in gq[2]))
+    if gq[2] is not None:
+        p_gq = _poly_estrin(tuple(F(c) for c in gq[2]))
     if gd is not None:
         GD_M = F(gd[0])
         p_gd = _poly(tuple(F(c) for c in gd[1]))
+    if gf is not None:
+        GF_M = F(gf[0])
+        p_gf = _poly_hybrid(tuple(F(c) for c in gf[1]), 3)
     return {k: v for k, v in locals().items() if k.isupper() or k.startswith("p_") or k in _NS_NAMES}
 
 
@@ -449,7 +474,7 @@ _NS_NAMES = ("F", "I", "f64", "to_bits", "from_bits")
 F = I = f64 = to_bits = from_bits = None
 BIAS = EM1_LO = EXP_HI = HALF = INF = INV_SQRT_2PI = IONE = LG = LN2_HI = LN2_LO = LOG2E = None
 MBITS = NAN = ONE = SHIFT = SHIFT_BIAS = TWO = ZERO = p_exp = None
-GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = GD_M = p_gd = p_exp3 = None
+GQ_M = GQ_MAX = BIAS_SC = EXPS_LO = EM1_TINY = p_gq = GD_M = p_gd = p_exp3 = GF_M = p_gf = None
 EXP_MASK = MANT_MASK = ONE_BITS = SHIFT_BITS = SQH_BITS = LN2 = SC = UNSC = None
 BIG_LN2_HI = BIG_LN2_LO = BIG_P2 = BIG_X = None
 
@@ -630,14 +655,14 @@ def two_sum(a, b):
 
 
 def gauss_parts(x):
-    # The normal tail at a = |x| (``_GQ32``): returns (w, c, s, rest, ac) with
+    # The normal tail at a = |x| (``_GQ64``): returns (w, c, s, rest, ac) with
     #     Phi(-a) = (w + c) s (1 + rest) / 2 * 2**-SC,
     #     exp(-a*a/2) = s (1 + rest) * 2**-SC,
     # w + c = (1 + p(q)) / (1 + a) as an unrounded double-word (c is the
     # correction from the quotient's exactly computed residual), s = 2**(n + SC)
     # and 1 + rest the exponential of the exact square -a*a/2 = y + ylo, also
-    # unrounded: callers fold them in with fmas.  ac = min(a, GQ_MAX); beyond
-    # GQ_MAX s = 0 (every result has underflowed).  NaN propagates.
+    # unrounded: callers fold them in with fmas.  ac = min(a, GQ_MAX) (see
+    # gauss_exp).  NaN propagates.
     s, rest, ac = gauss_exp(x)
     # q = -1 + 2a / (a + m): accurate near a = 0, where p' = 0.6 and q is
     # close to -1 ((a - m) * rq there cost 2.3 ulp in float64 gelu)
@@ -651,13 +676,20 @@ def gauss_parts(x):
 
 def gauss_exp(x):
     # (s, rest, ac): ac = min(|x|, GQ_MAX) and exp(-ac*ac/2) = s (1 + rest)
-    # * 2**-SC (the exact square as a double-word argument); s = 0 for |x|
-    # beyond GQ_MAX.  NaN propagates.
+    # * 2**-SC (the exact square as a double-word argument).  Beyond GQ_MAX
+    # s stays that of GQ_MAX: every gelu and gelu_grad result built on it
+    # has underflowed there.  NaN propagates.
     a = abs(x)
     ac = GQ_MAX if a > GQ_MAX else a
-    sq = ac * ac
-    s, hi, tail = exp_parts(-HALF * sq, -HALF * _fma(ac, ac, -sq))
-    return (ZERO if a > GQ_MAX else s), hi + tail, ac
+    s, hi, tail = exp_half_square(ac)
+    return s, hi + tail, ac
+
+
+def exp_half_square(a):
+    # exp_parts of -a*a/2, the square an exact double-word (a/2 is exact)
+    nh = -HALF * a
+    y = nh * a
+    return exp_parts(y, _fma(nh, a, -y))
 
 
 def gauss_grad_parts(x):
@@ -671,20 +703,60 @@ def gauss_grad_parts(x):
     return t, p, s, rest, ac
 
 
+def gauss_fwd_parts(x):
+    # x Phi(-|x|) * 2**SC for float32 (``_GF32``, m = 4, degree 9), one
+    # division: with xc = x clamped (clamp_gauss), a = |xc|,
+    # t = 1/(a + m), s (1 + rest) = exp(-a*a/2) * 2**SC
+    # (exact square), the value is xc s t P(q) (1 + rest + e), where
+    # e = 1 - t (a + m) undoes the roundings of t and of a + m (first order,
+    # from the exact low part of the sum; 2 eps together, 3 ulp at
+    # x = -0.35), and q = 2a/(a + m) - 1 is formed from the corrected t as well.
+    # The products xc s t and (xc s t) P are exact double-words (fma): only
+    # the polynomial, the small correction sum and the final sum round
+    # (rounding both products: 3.98 ulp on the exhaustive check).
+    xc = clamp_gauss(x)
+    ac = abs(xc)
+    s, hi, tail = exp_half_square(ac)
+    d = ac + GF_M
+    t = ONE / d
+    # d + dl = a + m exactly (Fast2Sum: a <= m, or d - m exact for a <= 15.5)
+    dl = ac - (d - GF_M)
+    e = _fma(-t, dl, _fma(-t, d, ONE))
+    a2 = ac + ac
+    p = p_gf(_fma(a2, t * e, _fma(a2, t, -ONE)))
+    xs = xc * s  # exact
+    u = xs * t
+    v = u * p
+    lo = _fma(_fma(xs, t, -u), p, _fma(u, p, -v))
+    return v + _fma(v, (hi + tail) + e, lo)
+
+
 def xndtr_q_(x):
-    # x Phi(x) (gelu).  x Phi(-a) = (x/2) (w + c) (1 + rest) s, with (x/2) w
-    # formed exactly: only the small sum of the corrections and the final sum
-    # are rounded (rounding the quotient and then two products cost 2.2 ulp in
-    # both precisions; now 1.2-1.3).  Scaled back once at the end (subnormal
-    # results rounded once).  x < 0: that is the result; x > 0: x - x Phi(-x),
-    # an exact subtraction (x Phi(-x) <= x/2).
-    w, c, s, rest, ac = gauss_parts(x)
-    xh = HALF * (x * s)  # exact (s first: subnormal x stay exact)
-    ph = xh * w
-    pl = _fma(xh, c, _fma(xh, w, -ph))  # x w / 2 - ph exactly, plus x c / 2
-    m = -abs((ph + _fma(ph, rest, _fma(pl, rest, pl))) * UNSC)  # -|x| Phi(-a)
-    right = x if ac == GQ_MAX else x + m  # +inf (inf * 0 in m)
-    return m if x < ZERO else (right if x > ZERO else x)  # +-0, NaN: x
+    # x Phi(x) (gelu) as v = x Phi(-|x|) for x < 0 and x - v for x >= 0 (an
+    # exact subtraction: v <= x/2), from x clamped to [-GQ_MAX, GQ_MAX]
+    # (beyond, v has underflowed: +-inf and +-max need no select).  Scaled
+    # back once at the end (subnormal results rounded once).  float64:
+    # x Phi(-a) = (x/2) (w + c) (1 + rest) s, with (x/2) w formed exactly:
+    # only the small sum of the corrections and the final sum are rounded
+    # (rounding the quotient and then two products cost 2.2 ulp; now
+    # 1.2-1.3).  float32: gauss_fwd_parts (one division).
+    if f64:
+        xc = clamp_gauss(x)
+        w, c, s, rest, _ac = gauss_parts(xc)
+        xh = HALF * (xc * s)  # exact (s first: subnormal x stay exact)
+        ph = xh * w
+        pl = _fma(xh, c, _fma(xh, w, -ph))  # x w / 2 - ph exactly, plus x c / 2
+        v = ph + _fma(ph, rest, _fma(pl, rest, pl))
+    else:
+        v = gauss_fwd_parts(x)
+    # v = x Phi(-|x|) for x = -0 is +0 (a sum of exact zeros): x - v = -0
+    v = v * UNSC
+    return v if x < ZERO else x - v
+
+
+def clamp_gauss(x):
+    # x clamped to [-GQ_MAX, GQ_MAX]; NaN stays NaN
+    return -GQ_MAX if x < -GQ_MAX else (GQ_MAX if x > GQ_MAX else x)
 
 
 def dxndtr_q_(x):
@@ -721,7 +793,10 @@ _TEMPLATES = (
     two_sum,
     gauss_parts,
     gauss_exp,
+    exp_half_square,
     gauss_grad_parts,
+    gauss_fwd_parts,
+    clamp_gauss,
     xndtr_q_,
     dxndtr_q_,
 )
@@ -734,6 +809,7 @@ _NUMBA_INLINE = frozenset(
     {
         "gauss_parts",
         "gauss_grad_parts",
+        "gauss_fwd_parts",
     }
 )
 
@@ -773,6 +849,7 @@ _IMPL = {
         _LG64,
         _GQ64,
         None,
+        None,
     ),
     types.float32: _make(
         np.float32,
@@ -786,6 +863,7 @@ _IMPL = {
         _LG32,
         _GQ32,
         _GD32,
+        _GF32,
     ),
 }
 
@@ -891,13 +969,13 @@ def ndtr(x):
 
 
 def xndtr(x):
-    """x * Phi(x) (the exact gelu), accurate on the left tail."""
-    return x * ndtr(x)
+    """x * Phi(x) (the exact gelu), accurate on the left tail; -0.0 at -inf."""
+    return -0.0 if x == -math.inf else x * ndtr(x)
 
 
 def dxndtr(x):
-    """Phi(x) + x phi(x), the derivative of x * Phi(x) (the gelu gradient)."""
-    return ndtr(x) + x * npdf(x)
+    """Phi(x) + x phi(x), the derivative of x * Phi(x) (the gelu gradient); 1 at +inf."""
+    return 1.0 if x == math.inf else ndtr(x) + x * npdf(x)
 
 
 def npdf(x):

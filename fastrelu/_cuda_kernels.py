@@ -361,8 +361,8 @@ def _register_cuda_approx():
     table_fn(ap.ndtr, ndtr_impl)
 
     def make_xndtr(F):
-        f = ndtr_impl[F]
-        return lambda x: F(x) * f(F(x))
+        f, ninf, nzero = ndtr_impl[F], F(-np.inf), F(-0.0)
+        return lambda x: nzero if F(x) == ninf else F(x) * f(F(x))
 
     per_type(ap.xndtr, make_xndtr)
 
@@ -370,8 +370,8 @@ def _register_cuda_approx():
     table_fn(ap.ndtr_s, ndtr_s_impl)
 
     def make_dxndtr(F):
-        ph, pd, unscale = ndtr_s_impl[F], npdf_s_impl[F], F(ap.UNSCALE)
-        return lambda x: (ph(F(x)) + F(x) * pd(F(x))) * unscale
+        ph, pd, unscale, inf, one = ndtr_s_impl[F], npdf_s_impl[F], F(ap.UNSCALE), F(np.inf), F(1.0)
+        return lambda x: one if F(x) == inf else (ph(F(x)) + F(x) * pd(F(x))) * unscale
 
     per_type(ap.dxndtr, make_dxndtr)
 

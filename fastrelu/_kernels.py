@@ -301,16 +301,14 @@ def silu_grad(x, g):
 def gelu(x):
     # Exact (erf) form x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2 (ap.xndtr: the
     # left tail keeps its relative accuracy where Phi(x) is subnormal; the
-    # erf form 0.5 x (1 + erf(x/sqrt2)) cancels to 0).
-    r = ap.xndtr(x)
-    return ap.lit(x, -0.0) if x == -INF else r
+    # erf form 0.5 x (1 + erf(x/sqrt2)) cancels to 0); xndtr(-inf) = -0.0.
+    return ap.xndtr(x)
 
 
 def gelu_grad(x, g):
-    # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)|
+    # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)| (dxndtr(+inf) = 1)
     r = g * ap.dxndtr(x)
-    r = ap.lit(x, 0.0) * g if x == -INF else r
-    return g if x == INF else r
+    return ap.lit(x, 0.0) * g if x == -INF else r
 
 
 @_helper

@@ -2,9 +2,9 @@
 
 Usage:  python tools/exhaustive_gelu_f32.py [gelu] [gelu_grad]
 
-The float32 gelu cores (``_approx.gauss_parts``: exp of the exact square times
-(1 + p(q)) / (2 (1 + a)); the gradient's ``gauss_grad_parts``: times t P(q),
-t = 1/(a + 3); see ``tools/fit_gauss.py``) are checked against fastrelu's float64 kernels
+The float32 gelu cores (``_approx.gauss_fwd_parts`` and the gradient's
+``gauss_grad_parts``: exp of the exact square times t P(q), t = 1/(a + m);
+see ``tools/fit_gauss.py``) are checked against fastrelu's float64 kernels
 (1.3 ulp of float64: exact at float32 resolution) on all 2.2e9 float32 values
 with |x| <= 16 (beyond, every result is x, 1, or has underflowed; the
 reference-table tests cover those).  Prints the largest error in float32 ulps

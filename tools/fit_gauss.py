@@ -1,8 +1,9 @@
-"""Fit the polynomial of fastrelu's gelu core (``_approx.gauss_parts``).
+"""Fit the polynomials of fastrelu's gelu cores (``_approx.gauss_parts`` and
+the float32 ``gauss_fwd_parts`` / ``gauss_grad_parts``).
 
-Usage:  python tools/fit_gauss.py            (prints both coefficient tuples)
+Usage:  python tools/fit_gauss.py            (prints the coefficient tuples)
 
-The normal tail is written as
+float64 (``gauss_parts``) writes the normal tail as
 
     Phi(-a) = exp(-a*a/2) * (1 + p(q)) / (2 (1 + a)),   q = (a - m) / (a + m),
 
@@ -10,27 +11,26 @@ so p(q) = erfcx(a/sqrt2) (1 + a) - 1 is small (|p| < 0.16 for a in [0, inf)):
 its rounding errors are small next to 1, and the quotient (1 + p) / (1 + a)
 is formed with a residual correction (one rounding), the exponential with an
 exact square.  q maps a in [0, AMAX] onto [-1, (AMAX - m) / (AMAX + m)],
-where p is smooth enough for one polynomial:
+where p is smooth enough for one polynomial: m = 6, AMAX = 38.75, degree 22,
+Chebyshev interpolation at 23 nodes in mpmath (50 digits), converted to
+powers of q: 9.4e-18.
 
-* float32: m = 4, AMAX = 15.5 (every gelu / gelu_grad result beyond has
-  underflowed), degree 10, float32 coefficients fitted one at a time from the
-  top (each rounded, the rest refitted; Lawson iterations for the minimax of
-  the relative error of 1 + p, reference ``scipy.special.erfcx``): 7.7e-9.
-* float64: m = 6, AMAX = 38.75, degree 22, Chebyshev interpolation at 23
-  nodes in mpmath (50 digits), converted to powers of q: 9.4e-18.
+float32 uses one division:
 
-The float32 gradient (``gauss_grad_parts``) has a looser bound (4 ulp of the
-gradient plus 4 eps times the sum of its terms' magnitudes) and one division
-instead of two:
+    Phi(-a) = exp(-a*a/2) * t * P(q),   t = 1/(a + m),   q = 2 a t - 1,
 
-    Phi(-a) = exp(-a*a/2) * t * P(q),   t = 1/(a + m),   q = 1 - 2 m t,
+P(q) = erfcx(a/sqrt2) (a + m) / 2 in [0.40, m/2], AMAX = 15.5 (every gelu /
+gelu_grad result beyond has underflowed), float32 coefficients fitted one at
+a time from the top (each rounded, the rest refitted; Lawson iterations for
+the minimax of the relative error of P, reference ``scipy.special.erfcx``):
 
-P(q) = erfcx(a/sqrt2) (a + m) / 2 in [0.40, m/2]: m = 3, AMAX = 15.5,
-degree 8, float32 coefficients fitted as above (relative error of P):
-7.9e-8.
+* the forward (``gauss_fwd_parts``, ``_GF32``): m = 4, degree 9, 3.4e-8;
+* the gradient (``gauss_grad_parts``, ``_GD32``; its bound, 4 ulp of the
+  gradient plus 4 eps times the sum of its terms' magnitudes, is looser):
+  m = 3, degree 8, 7.9e-8.
 
-The printed tuples are pasted into ``fastrelu/_approx.py`` (``_GQ32``,
-``_GQ64``, ``_GD32``; highest degree first).
+The printed tuples are pasted into ``fastrelu/_approx.py`` (``_GF32``,
+``_GD32``, ``_GQ64``; highest degree first).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import mpmath as mp
 import numpy as np
 import scipy.special as sc
 
-F32 = dict(m=4.0, amax=15.5, degree=10)
+FWD32 = dict(m=4.0, amax=15.5, degree=9)
 G32 = dict(m=3.0, amax=15.5, degree=8)
 F64 = dict(m=6.0, amax=38.75, degree=22)
 
@@ -81,17 +81,7 @@ def _fit_f32_coeffs(m, amax, degree, target):
     return c, float(err)
 
 
-def fit32(m, amax, degree):
-    """float32 coefficients of p (lowest degree first), max relative error of 1 + p."""
-
-    def target(a):
-        y = sc.erfcx(a / np.sqrt(2.0)) * (1 + a) - 1
-        return y, 1.0 / (1.0 + y)
-
-    return _fit_f32_coeffs(m, amax, degree, target)
-
-
-def fit32_grad(m, amax, degree):
+def fit32_tp(m, amax, degree):
     """float32 coefficients of P (lowest degree first), max relative error of P."""
 
     def target(a):
@@ -144,10 +134,10 @@ def fit64(m, amax, degree, dps=50):
 
 
 def main() -> None:
-    c32, e32 = fit32(**F32)
-    print(f"# float32 ({F32}): max relative error of 1 + p: {e32:.2e}")
-    print("_GQ32 = (" + ", ".join(repr(float(np.float32(v))) for v in c32[::-1]) + ")")
-    cg, eg = fit32_grad(**G32)
+    cf, ef = fit32_tp(**FWD32)
+    print(f"# float32 forward ({FWD32}): max relative error of P: {ef:.2e}")
+    print("_GF32 = (" + ", ".join(repr(float(np.float32(v))) for v in cf[::-1]) + ")")
+    cg, eg = fit32_tp(**G32)
     print(f"# float32 gradient ({G32}): max relative error of P: {eg:.2e}")
     print("_GD32 = (" + ", ".join(repr(float(np.float32(v))) for v in cg[::-1]) + ")")
     c64, e64 = fit64(**F64)
