@@ -76,6 +76,8 @@ __all__ = [
     "exp_dw",
     "exp_dw_s",
     "exp_s",
+    "exp_s_at",
+    "exp_s_floor",
     "expm1",
     "fma",
     "gelu_tanh_arg",
@@ -394,6 +396,14 @@ _GQ64 = (
 )
 
 
+def exp_s_floor(F) -> float:
+    """The lower limit of the scaled exponentials in precision F (a NumPy
+    float type): 2**(n + SCALE_EXP) stays normal above it (one ulp of
+    margin); ``exp_s_at`` clamps its argument there."""
+    bias = 1023 if F is np.float64 else 127
+    return -(bias - 2 + SCALE_EXP) * 0.6931471805599453
+
+
 def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd, gf):
     """The globals of one precision's implementations (constants, helpers).
 
@@ -427,7 +437,7 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd, gf)
     MBITS, BIAS = I(mbits), I(bias)
     BIAS_SC = I(bias + SCALE_EXP)
     # exp's lower limit: 2**(n + SC) stays normal (one ulp of margin)
-    EXPS_LO = F(-(bias - 2 + SCALE_EXP) * 0.6931471805599453)
+    EXPS_LO = F(exp_s_floor(F))
     SHIFT_BIAS = F(1.5 * 2.0**mbits + bias)
     IONE = I(1)
     LG = tuple(F(c) for c in lg)
@@ -550,6 +560,15 @@ def exp_hl_(x, lo):
 
 def exp_dw_(x, lo):
     return exp_dw_sc(x, lo, ZERO)
+
+
+def exp_s_at_(x):
+    # (c, e**c * 2**SC) with c = max(x, EXPS_LO) (NaN stays): no zeroing
+    # below EXPS_LO, for callers whose result is c times the exponential
+    # (c e**c * 2**-SC has underflowed there, +-inf included)
+    c = EXPS_LO if x < EXPS_LO else x
+    s, hi, tail = exp_parts(c, ZERO)
+    return c, (ONE + (hi + tail)) * s
 
 
 def exp_dw_any_(x, lo):
@@ -786,6 +805,7 @@ _TEMPLATES = (
     exp_s_,
     exp_dw_s_,
     exp_dw_any_,
+    exp_s_at_,
     expm1_,
     log1p_,
     exp_hl_,
@@ -832,6 +852,7 @@ def _make(*args):
         xndtr=ns["xndtr_q_"],
         dxndtr=ns["dxndtr_q_"],
         exp_s=ns["exp_s_"],
+        exp_s_at=ns["exp_s_at_"],
         exp_dw_s=ns["exp_dw_s_"],
     )
 
@@ -930,6 +951,16 @@ def exp_dw_s(x, lo):
     return _scale_up(exp_dw(x, lo))
 
 
+def exp_s_at(x):
+    """(c, e**c * 2**SCALE_EXP) with c = max(x, exp_s_floor(float64)).
+
+    The exponential's lower limit (kept, not zeroed below), for callers
+    whose result is c times the exponential: that has underflowed below
+    the limit, -inf included.  (float32: exp_s_floor(float32).)"""
+    c = max(x, exp_s_floor(np.float64)) if x == x else x
+    return c, exp_s(c)
+
+
 def expm1(x):
     """e**x - 1, accurate near 0."""
     try:
@@ -1009,6 +1040,7 @@ for _name, _fn in (
     ("dxndtr", dxndtr),
     ("tanh", tanh),
     ("exp_s", exp_s),
+    ("exp_s_at", exp_s_at),
     ("exp_dw_s", exp_dw_s),
 ):
     overload(_fn, inline="always")(_dispatch(_name, _fn.__code__.co_argcount))

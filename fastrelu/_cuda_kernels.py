@@ -300,6 +300,14 @@ def _register_cuda_approx():
 
     per_type(ap.exp_s, make_exp_s)
 
+    def make_exp_s_at(F):
+        # the CPU version's clamp: c e**c * 2**-SC has underflowed below it,
+        # and -inf * 0 never forms
+        f, lo = _device(exp_dw_s_impl[F]), F(ap.exp_s_floor(F))
+        return lambda x: (lo if F(x) < lo else F(x), f(lo if F(x) < lo else F(x), F(0.0)))
+
+    per_type(ap.exp_s_at, make_exp_s_at)
+
     @ovl(ap.exp_hl)
     def _ol_exp_hl(x, lo):
         # e**(x + lo) as (exp_dw, 0): the CPU's double-word split is not needed

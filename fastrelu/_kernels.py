@@ -271,13 +271,14 @@ def softplus_grad(x, g, beta, threshold):
 
 
 def silu(x):
+    # es = e * 2**64, e = exp(c), c = -|x| clamped where x e has underflowed
+    # (ap.exp_s_at: -inf and the far left tail give -0 without a select)
     one = ap.lit(x, 1.0)
-    es = ap.exp_s(-abs(x))  # e * 2**64, e = exp(-|x|)
+    c, es = ap.exp_s_at(-abs(x))
     e = es * ap.lit(x, ap.UNSCALE)
     d = one / (one + e)
-    rn = (x * es * d) * ap.lit(x, ap.UNSCALE)
-    r = x * d if x >= 0 else rn
-    return ap.lit(x, -0.0) if x == -INF else r
+    rn = (c * es * d) * ap.lit(x, ap.UNSCALE)
+    return x * d if x >= 0 else rn
 
 
 def silu_grad(x, g):
@@ -286,15 +287,15 @@ def silu_grad(x, g):
     # (s = d, 1 - s = e d for x >= 0; the other way round for x < 0), so the
     # result is one fma on s: s + (x e d) d, computed times 2**64 (u = e d
     # 2**64 stays normal in the left tail) and scaled back once.  x is
-    # clamped where e has underflowed (keeps inf * 0 out; NaN passes).
+    # clamped where x e has underflowed (ap.exp_s_at on the left, 1e4 on
+    # the right: keeps inf * 0 out; NaN passes).
     one = ap.lit(x, 1.0)
     big = ap.lit(x, 1e4)
-    es = ap.exp_s(-abs(x))
+    c, es = ap.exp_s_at(-abs(x))
     d = one / (one + es * ap.lit(x, ap.UNSCALE))
     u = es * d
     s2 = d * ap.lit(x, 2.0**ap.SCALE_EXP) if x >= 0 else u
-    xc = big if x > big else x
-    xc = -big if xc < -big else xc
+    xc = c if x < 0 else (big if x > big else x)
     return g * (ap.fma(xc * u, d, s2) * ap.lit(x, ap.UNSCALE))
 
 
