@@ -7,8 +7,9 @@ For each smooth forward and gradient, float32 and float64, N elements:
 fastrelu's single-thread ufunc (``_build.build_ufunc``), the parallel target
 ``fastrelu.parallel.<name>`` (all cores; its prange loop above the cut-over), PyTorch CPU (if importable), a
 NumPy/SciPy expression and a naive Numba kernel using ``math`` (libm calls,
-no vectorisation).  Times are the best of --repeat runs; GB/s counts bytes
-read + written.  Ratios: parallel vs torch (both writing into a preallocated
+no vectorisation).  Times are the best of --repeat rounds, each round timing
+every column once in turn (machine noise then reaches a row's columns alike);
+GB/s counts bytes read + written.  Ratios: parallel vs torch (both writing into a preallocated
 output) and vs naive (likewise), single vs NumPy (both allocating their result),
 and parallel vs the copy ceiling (a Numba ``prange`` copy of the same dtype and
 N, all cores, timed next to each row: ``fastrelu.bench.copy_ceiling``) -- where
@@ -131,14 +132,21 @@ CASES = {
 }
 
 
-def best(fn, repeat):
-    fn()
-    ts = []
+def best_of(fns, repeat):
+    """The best time of each callable in *fns* (a dict name -> callable, or
+    None: not timed), the callables taken in turn, *repeat* rounds: every
+    column of a row sees the same spells of machine noise, so the ratios of
+    one row compare like with like."""
+    fns = {k: f for k, f in fns.items() if f is not None}
+    for f in fns.values():
+        f()  # warm-up (compilation, first touch)
+    ts = {k: math.inf for k in fns}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            ts[k] = min(ts[k], time.perf_counter() - t0)
+    return ts
 
 
 def torch_fn(name):
@@ -253,22 +261,35 @@ def main(argv=None):
             extra = list(params)  # Python numbers, as users pass them
             ins = [x, g] if grad else [x]
             nbytes = x.nbytes * (len(ins) + 1)
-            t_single = best(lambda: uf(*ins, *extra, out=out), args.repeat)
-            # NumPy's expression allocates its result: compare with the
-            # allocating call a user would swap it for
-            t_single_alloc = best(lambda: uf(*ins, *extra), args.repeat)
-            t_par = best(lambda: par(*ins, *extra, out=out), args.repeat)
-            with np.errstate(all="ignore"):
-                t_np = best(lambda: npf(*ins), max(1, args.repeat // 2))
-            t_naive = best(lambda: naive_uf(*ins, out=out), max(1, args.repeat // 2))
-            # the copy ceiling in GB/s (bytes read + written by the copy)
-            copy_gbs = 2 * x.nbytes / best(copy_ceiling("numba prange", x, out), args.repeat) / 1e9
-            t_torch = None
+            tx = tg = to = None
             if tf is not None:
                 import torch
 
                 tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
-                t_torch = best(lambda: tf(tx, tg, to), args.repeat)
+            copy = copy_ceiling("numba prange", x, out)
+
+            def numpy_expr():
+                with np.errstate(all="ignore"):
+                    npf(*ins)
+
+            # NumPy's expression allocates its result: compared with the
+            # allocating call a user would swap it for
+            ts = best_of(
+                {
+                    "single": lambda: uf(*ins, *extra, out=out),
+                    "single_alloc": lambda: uf(*ins, *extra),
+                    "par": lambda: par(*ins, *extra, out=out),
+                    "numpy": numpy_expr,
+                    "naive": lambda: naive_uf(*ins, out=out),
+                    "copy": copy,
+                    "torch": None if tf is None else (lambda: tf(tx, tg, to)),
+                },
+                args.repeat,
+            )
+            t_single, t_single_alloc, t_par = ts["single"], ts["single_alloc"], ts["par"]
+            t_np, t_naive, t_torch = ts["numpy"], ts["naive"], ts.get("torch")
+            # the copy ceiling in GB/s (bytes read + written by the copy)
+            copy_gbs = 2 * x.nbytes / ts["copy"] / 1e9
 
             def gb(t):
                 return "—" if t is None else f"{nbytes / t / 1e9:.1f}"
