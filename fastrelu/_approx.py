@@ -29,7 +29,10 @@ the low part of a double-word constant ``hi + lo``.
 Scaled variants ``exp_s``, ``exp_dw_s`` (and, on CUDA, ``ndtr_s``, ``npdf_s``) return their
 value times 2**SCALE_EXP (64): kernels computing x * e**x and the like stay
 accurate where e**x alone would be subnormal, and multiply by ``UNSCALE``
-once at the end.
+once at the end.  ``exp_s_at(x)`` returns (c, exp_s(c)) with the argument
+clamped at the scaled exponential's lower limit instead of a zero below it,
+for kernels whose result is c times the exponential (then 0 there, -inf
+included, without a select).
 
 Algorithms (error bounds measured by ``python -m fastrelu.accuracy``):
 
@@ -78,6 +81,7 @@ __all__ = [
     "exp_s",
     "exp_s_at",
     "exp_s_floor",
+    "recip1p",
     "expm1",
     "fma",
     "gelu_tanh_arg",
@@ -327,8 +331,9 @@ _LG32 = (0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841)
 # errors are small next to 1; one polynomial in q covers a in [0, amax]
 # (beyond, every gelu and gelu_grad result has underflowed).  (m, amax,
 # coefficients highest degree first): degree 22, 2.0e-17 relative.  float32
-# uses the one-division form below (_GF32, _GD32); _GQ32 holds its clamp.
-_GQ32 = (4.0, 15.5, None)
+# uses the one-division form below (_GF32, _GD32); _GQ32 holds its clamp
+# (its gauss_parts is never compiled).
+_GQ32 = (None, 15.5, None)
 # The float32 gradient (gauss_grad_parts): its bound (4 ulp of f' + 4 eps S)
 # leaves room for one division and a lower degree,
 #     Phi(-a) = exp(-a*a/2) t P(q),  t = 1/(a + m),  q = 2 a t - 1 (= 1 - 2 m t),
@@ -462,7 +467,9 @@ def _constants(F, I, mbits, bias, ln2_hi, exp_p, exp_hi, em1_lo, lg, gq, gd, gf)
     # the same polynomial less its constant term 1/2, over r: r**2 P(r) =
     # r**2/2 + r**3 p_exp3(r) (float64 expm1)
     p_exp3 = _poly_estrin(EXP_P[:-1])
-    GQ_M, GQ_MAX = F(gq[0]), F(gq[1])
+    GQ_MAX = F(gq[1])
+    if gq[0] is not None:
+        GQ_M = F(gq[0])
     if gq[2] is not None:
         p_gq = _poly_estrin(tuple(F(c) for c in gq[2]))
     if gd is not None:
@@ -505,7 +512,7 @@ def reduce(x):
 
 def exp_parts(x, lo):
     # exp(x + lo) * 2**SC = s (1 + hi + tail), unrounded: the reduction
-    # x = n ln2 + r shared by exp_dw_sc and gauss_parts.  s = 2**(n + SC)
+    # x = n ln2 + r shared by the exponentials and the gelu cores.  s = 2**(n + SC)
     # (normal for x >= EXPS_LO), hi = x - n ln2_hi (exact), tail the small
     # rest (polynomial and low parts).
     t = _fma(x, LOG2E, SHIFT)
@@ -528,17 +535,19 @@ def exp_dw_sc(x, lo, sc):
     # has underflowed.  NaN passes through the comparisons.
     under = x < EXPS_LO
     s, hi, tail = exp_parts(EXPS_LO if under else x, lo)
-    if f64:
-        # 1 + hi summed exactly (|hi| <= ln2/2 < 1: Fast2Sum), the small rest
-        # added to its low part: one rounding at the end (max exp error
-        # ~0.75 -> ~0.5 ulp)
-        ph = ONE + hi
-        p = ph + ((hi - (ph - ONE)) + tail)
-    else:
-        p = ONE + (hi + tail)
-    e = p * s
+    e = exp_sum(hi, tail) * s
     e = e if sc == SC else e * UNSC
     return ZERO if under else e
+
+
+def exp_sum(hi, tail):
+    # 1 + hi + tail of exp_parts, rounded.  float64: 1 + hi summed exactly
+    # (|hi| <= ln2/2 < 1: Fast2Sum), the small rest added to its low part:
+    # one rounding at the end (max exp error ~0.75 -> ~0.5 ulp)
+    if f64:
+        ph = ONE + hi
+        return ph + ((hi - (ph - ONE)) + tail)
+    return ONE + (hi + tail)
 
 
 def exp_hl_(x, lo):
@@ -563,12 +572,25 @@ def exp_dw_(x, lo):
 
 
 def exp_s_at_(x):
-    # (c, e**c * 2**SC) with c = max(x, EXPS_LO) (NaN stays): no zeroing
-    # below EXPS_LO, for callers whose result is c times the exponential
-    # (c e**c * 2**-SC has underflowed there, +-inf included)
-    c = EXPS_LO if x < EXPS_LO else x
+    # (c, e**c * 2**SC) with c = max(x, EXPS_LO): no zeroing below EXPS_LO,
+    # for callers whose result is c times the exponential (c e**c * 2**-SC
+    # has underflowed there, -inf included).  NaN maps to EXPS_LO too: the
+    # caller's NaN comes from x itself, with x's sign and payload.
+    c = x if x >= EXPS_LO else EXPS_LO
     s, hi, tail = exp_parts(c, ZERO)
-    return c, (ONE + (hi + tail)) * s
+    return c, exp_sum(hi, tail) * s
+
+
+def recip1p_(x):
+    # 1/(1 + x) for 0 <= x <= 1.  float64: corrected by the exact residual of
+    # the quotient and the exact low part of 1 + x (Fast2Sum), rounded once
+    # (float64 silu 2.8 -> 1.7 ulp); float32: the quotient.
+    dh = ONE + x
+    d0 = ONE / dh
+    if f64:
+        dl = x - (dh - ONE)
+        return _fma(d0, _fma(-d0, dl, _fma(-d0, dh, ONE)), d0)
+    return d0
 
 
 def exp_dw_any_(x, lo):
@@ -791,7 +813,9 @@ def dxndtr_q_(x):
     else:
         t, p, s, rest, ac = gauss_grad_parts(x)
         ds = _fma(t, p, -ac * INV_SQRT_2PI) * s
-    ed = _fma(ds, rest, ds) * UNSC
+    # + 0: the underflowed left tail (ac clamped at GQ_MAX, -inf included) is
+    # +0, as PyTorch's Phi(x) + x phi(x) (0 + -0) there
+    ed = _fma(ds, rest, ds) * UNSC + ZERO
     return ed if x <= ZERO else ONE - ed
 
 
@@ -800,12 +824,14 @@ _TEMPLATES = (
     reduce,
     exp_parts,
     exp_dw_sc,
+    exp_sum,
     exp_dw_,
     exp_,
     exp_s_,
     exp_dw_s_,
     exp_dw_any_,
     exp_s_at_,
+    recip1p_,
     expm1_,
     log1p_,
     exp_hl_,
@@ -853,6 +879,7 @@ def _make(*args):
         dxndtr=ns["dxndtr_q_"],
         exp_s=ns["exp_s_"],
         exp_s_at=ns["exp_s_at_"],
+        recip1p=ns["recip1p_"],
         exp_dw_s=ns["exp_dw_s_"],
     )
 
@@ -952,13 +979,22 @@ def exp_dw_s(x, lo):
 
 
 def exp_s_at(x):
-    """(c, e**c * 2**SCALE_EXP) with c = max(x, exp_s_floor(float64)).
+    """(c, e**c * 2**SCALE_EXP) with c = max(x, exp_s_floor(float64)), NaN -> the floor.
 
     The exponential's lower limit (kept, not zeroed below), for callers
     whose result is c times the exponential: that has underflowed below
-    the limit, -inf included.  (float32: exp_s_floor(float32).)"""
-    c = max(x, exp_s_floor(np.float64)) if x == x else x
+    the limit, -inf included; a NaN x reaches the caller's result through
+    x.  (The float32 implementation clamps at exp_s_floor(float32).)"""
+    lo = exp_s_floor(np.float64)
+    c = x if x >= lo else lo  # NaN: lo
+    if c < -700.0:  # e**c alone subnormal
+        return c, exp(c + SCALE_EXP * 0.6931471805599453)
     return c, exp_s(c)
+
+
+def recip1p(x):
+    """1/(1 + x) for 0 <= x <= 1 (float64: within about half an ulp)."""
+    return 1.0 / (1.0 + x)
 
 
 def expm1(x):
@@ -1005,8 +1041,10 @@ def xndtr(x):
 
 
 def dxndtr(x):
-    """Phi(x) + x phi(x), the derivative of x * Phi(x) (the gelu gradient); 1 at +inf."""
-    return 1.0 if x == math.inf else ndtr(x) + x * npdf(x)
+    """Phi(x) + x phi(x), the derivative of x * Phi(x) (the gelu gradient); 1 at +inf, 0 at -inf."""
+    if math.isinf(x):
+        return 1.0 if x > 0 else 0.0
+    return ndtr(x) + x * npdf(x) + 0.0
 
 
 def npdf(x):
@@ -1041,6 +1079,7 @@ for _name, _fn in (
     ("tanh", tanh),
     ("exp_s", exp_s),
     ("exp_s_at", exp_s_at),
+    ("recip1p", recip1p),
     ("exp_dw_s", exp_dw_s),
 ):
     overload(_fn, inline="always")(_dispatch(_name, _fn.__code__.co_argcount))

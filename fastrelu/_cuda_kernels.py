@@ -301,12 +301,20 @@ def _register_cuda_approx():
     per_type(ap.exp_s, make_exp_s)
 
     def make_exp_s_at(F):
-        # the CPU version's clamp: c e**c * 2**-SC has underflowed below it,
-        # and -inf * 0 never forms
+        # the CPU version's clamp (NaN to the floor too): c e**c * 2**-SC has
+        # underflowed below it, and -inf * 0 never forms
         f, lo = _device(exp_dw_s_impl[F]), F(ap.exp_s_floor(F))
-        return lambda x: (lo if F(x) < lo else F(x), f(lo if F(x) < lo else F(x), F(0.0)))
+        return lambda x: (F(x) if F(x) >= lo else lo, f(F(x) if F(x) >= lo else lo, F(0.0)))
 
     per_type(ap.exp_s_at, make_exp_s_at)
+
+    def make_recip1p(F):
+        # IEEE division on the device; the CPU's float64 correction is for
+        # its accuracy bound, which CUDA's libdevice exp bounds differently
+        one = F(1.0)
+        return lambda x: one / (one + F(x))
+
+    per_type(ap.recip1p, make_recip1p)
 
     @ovl(ap.exp_hl)
     def _ol_exp_hl(x, lo):
@@ -368,18 +376,35 @@ def _register_cuda_approx():
     ndtr_impl = {F: make_ndtr(F, False) for F in (np.float32, np.float64)}
     table_fn(ap.ndtr, ndtr_impl)
 
-    def make_xndtr(F):
-        f, ninf, nzero = ndtr_impl[F], F(-np.inf), F(-0.0)
-        return lambda x: nzero if F(x) == ninf else F(x) * f(F(x))
-
-    per_type(ap.xndtr, make_xndtr)
-
     ndtr_s_impl = {F: make_ndtr(F, True) for F in (np.float32, np.float64)}
     table_fn(ap.ndtr_s, ndtr_s_impl)
 
+    def make_xndtr(F):
+        # x < -1: x Phi(x) from the scaled Phi (normal where Phi(x) alone is
+        # subnormal: float32 x in [-14.1, -13]), scaled back once
+        f, fs, unscale = ndtr_impl[F], ndtr_s_impl[F], F(ap.UNSCALE)
+        ninf, nzero, m1 = F(-np.inf), F(-0.0), F(-1.0)
+
+        def xn(x):
+            if F(x) == ninf:
+                return nzero
+            return (F(x) * fs(F(x))) * unscale if F(x) < m1 else F(x) * f(F(x))
+
+        return xn
+
+    per_type(ap.xndtr, make_xndtr)
+
     def make_dxndtr(F):
         ph, pd, unscale, inf, one = ndtr_s_impl[F], npdf_s_impl[F], F(ap.UNSCALE), F(np.inf), F(1.0)
-        return lambda x: one if F(x) == inf else (ph(F(x)) + F(x) * pd(F(x))) * unscale
+        zero = F(0.0)
+
+        def dx(x):
+            # 1 at +inf, +0 at -inf and where the left tail underflows (as PyTorch: 0 + -0)
+            if F(x) == inf:
+                return one
+            return zero if F(x) == -inf else (ph(F(x)) + F(x) * pd(F(x))) * unscale + zero
+
+        return dx
 
     per_type(ap.dxndtr, make_dxndtr)
 

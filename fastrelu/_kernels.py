@@ -248,7 +248,9 @@ def softplus(x, beta, threshold):
     # ap.softplus_core)
     bx = x * beta
     r = ap.softplus_core(x, beta)
-    return x if bx > threshold else r
+    # NaN x: x itself (sign and payload; the core's -|v| would flip the sign);
+    # a NaN threshold selects r, as in PyTorch
+    return x if (bx > threshold) | (x != x) else r
 
 
 def softplus_grad(x, g, beta, threshold):
@@ -272,13 +274,16 @@ def softplus_grad(x, g, beta, threshold):
 
 def silu(x):
     # es = e * 2**64, e = exp(c), c = -|x| clamped where x e has underflowed
-    # (ap.exp_s_at: -inf and the far left tail give -0 without a select)
-    one = ap.lit(x, 1.0)
+    # (ap.exp_s_at: -inf and the far left tail give -0 without a select; NaN
+    # gives the clamp, so x * d is x's NaN)
     c, es = ap.exp_s_at(-abs(x))
     e = es * ap.lit(x, ap.UNSCALE)
-    d = one / (one + e)
-    rn = (c * es * d) * ap.lit(x, ap.UNSCALE)
-    return x * d if x >= 0 else rn
+    d = ap.recip1p(e)  # 1/(1 + e), float64 rounded once
+    # x < 0: c es d with c es an exact double-word (ph + pl): only exp, d
+    # and the last product round
+    ph = c * es
+    rn = ap.fma(ph, d, ap.fma(c, es, -ph) * d) * ap.lit(x, ap.UNSCALE)
+    return rn if x < 0 else x * d  # NaN: x * d keeps x's sign and payload
 
 
 def silu_grad(x, g):
@@ -307,9 +312,8 @@ def gelu(x):
 
 
 def gelu_grad(x, g):
-    # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)| (dxndtr(+inf) = 1)
-    r = g * ap.dxndtr(x)
-    return ap.lit(x, 0.0) * g if x == -INF else r
+    # Phi(x) + x phi(x); S = |Phi(x)| + |x phi(x)| (dxndtr: 1 at +inf, +0 at -inf)
+    return g * ap.dxndtr(x)
 
 
 @_helper

@@ -71,11 +71,11 @@ def compare(row, dt, x, g, ty, tdx, module):
     dx = fg(x, g, *params(row, "grad"))
     assert y.dtype == dx.dtype == np.dtype(dt)
     with np.errstate(all="ignore"):  # the comparisons (not the library calls) meet NaN/inf
-        _check(row, dt, x, g, y, dx, ty, tdx, seen)
+        _check(row, dt, x, g, y, dx, ty, tdx, seen, fg)
     return seen
 
 
-def _check(row, dt, x, g, y, dx, ty, tdx, seen):
+def _check(row, dt, x, g, y, dx, ty, tdx, seen, fg):
     ulps = row.ulps[dt]
     fin = np.isfinite(x)
     # -- departures, asserted as such --------------------------------------
@@ -98,6 +98,14 @@ def _check(row, dt, x, g, y, dx, ty, tdx, seen):
         if row.name in GRAD_INF_DEPARTURE:
             assert np.isnan(tdx[inf]).all(), "torch gradient is NaN at ±inf"
             ok_d |= inf
+            # the limit at -inf has the sign of the underflowed left tail next to it
+            # (whose sign is torch's: checked with the other zeros below)
+            ninf = x == -np.inf
+            far = np.full(ninf.sum(), -np.finfo(dt).max, dt)
+            tail = fg(far, g[ninf], *params(row, "grad"))
+            np.testing.assert_array_equal(
+                np.signbit(dx[ninf]), np.signbit(tail), err_msg=f"{row.name}_grad(-inf)"
+            )
         seen.add("inf")
     if row.name == "hardsigmoid" and dt == "float64":
         inner = (np.abs(x) < 3) & (g == 1)
@@ -164,6 +172,8 @@ def _check(row, dt, x, g, y, dx, ty, tdx, seen):
         seen.add("accuracy")
         bad[:] = False
     assert not bad.any(), (row.name, "grad", dt, x[m][bad], g[m][bad], dx[m][bad], tdx[m][bad])
+    z = m & (tdx == 0) & (dx == 0)  # (where torch's 0 is an accuracy departure, fastrelu's is not 0)
+    np.testing.assert_array_equal(np.signbit(dx[z]), np.signbit(tdx[z]), err_msg=f"{row.name}_grad sign of 0")
 
 
 @pytest.mark.parametrize("dt", DTYPES)
