@@ -331,14 +331,13 @@ def gelu_tanh(x):
     # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation on the left.
     # v = 2u as a double-word; for v < 0, sigmoid(v) = e d with e = exp(v)
     # taken times 2**64 (ap.exp_dw_s) and scaled back once.
-    one = ap.lit(x, 1.0)
     vh, vl = ap.gelu_tanh_arg(x)
     es = ap.exp_dw_s(-abs(vh), -vl if vh >= 0 else vl)
     e = es * ap.lit(x, ap.UNSCALE)
-    # 1/(1 + e) as 1 - e/(1 + e) (rounded once near 1).  v < 0: x es / (1 + e)
-    # with x es an exact double-word (fma): only exp, the quotient and the
-    # last product round
-    d = one - e / (one + e)
+    # d = 1/(1 + e) (ap.recip1p: float64 rounded once).  v < 0: x es / (1 + e)
+    # with x es an exact double-word (fma): only exp, d and the last product
+    # round
+    d = ap.recip1p(e)
     ph = x * es
     pl = ap.fma(x, es, -ph)
     rn = ap.fma(ph, d, pl * d)
@@ -383,26 +382,30 @@ def _tanh_softplus(x):
 
 def mish(x):
     # x tanh(softplus(x)) = x n / (n + 2), n = e (e + 2), e = exp(x), from
-    # es = e * 2**64 so that the left tail (x e, subnormal) is rounded once.
-    # x < 0: n / (n + 2) = e h, h = 1 - e (e + 1) / (n + 2) (the subtracted
-    # term is < 1/2 and only its rounding reaches h), and x es is kept as an
-    # exact double-word (fma): only exp, h and the last product round.
-    # x >= 0: x n / (n + 2) directly.  x >= 20: t = 1.
-    one = ap.lit(x, 1.0)
+    # es = e * 2**64 so that the left tail (x e, subnormal) is rounded once:
+    # n / (n + 2) = e h, h = (e + 2) / (e (e + 2) + 2), with the numerator and
+    # the denominator as double-words and the quotient as one (Dekker: a
+    # second division for its low part), and x es kept exact (fma): only exp
+    # and the last sum round (h = 1 - e (e + 1) / (n + 2) on the left and
+    # x n / (n + 2) on the right rounded five times: float64 mish 2.1 ulp).
+    # x >= 20: t = 1.
     two = ap.lit(x, 2.0)
     xc = ap.lit(x, 20.0) if x >= 20.0 else x
     es = ap.exp_s(xc)
     e = es * ap.lit(x, ap.UNSCALE)
-    ns = es * (e + two)
-    n = ns * ap.lit(x, ap.UNSCALE)
-    n2 = n + two
-    h = one - e * (e + one) / n2
+    # e + 2 = ah + al exactly (two_sum); the denominator e ah + 2 + e al =
+    # n2 + dl (2 - n2 is exact: n2 >= 2)
+    ah = two + e
+    bb = ah - two
+    al = (two - (ah - bb)) + (e - bb)
+    n2 = ap.fma(e, ah, two)
+    dl = ap.fma(e, ah, two - n2) + e * al
+    h = ah / n2
+    hl = (ap.fma(-h, n2, ah) + (al - h * dl)) / n2
     ph = x * es
     pl = ap.fma(x, es, -ph)
-    left = ap.fma(ph, h, pl * h)
-    left = (left if left != 0 else ph) * ap.lit(x, ap.UNSCALE)  # keeps -0.0
-    right = (x * (ns / n2)) * ap.lit(x, ap.UNSCALE)
-    r = left if x < 0 else right
+    r = ap.fma(ph, h, ap.fma(ph, hl, pl * h))
+    r = (r if r != 0 else ph) * ap.lit(x, ap.UNSCALE)  # keeps -0.0
     r = x if x >= 20.0 else r
     return ap.lit(x, -0.0) if x == -INF else r
 
@@ -444,7 +447,23 @@ def squareplus(x, b):
     # direct form where x + s cancels little (x >= -sqrt(b)/4: s/(x + s) <= 1.33)
     if x >= 0 or ap.lit(x, 16.0) * (x * x) <= b:
         return half * x + half * s
-    return half * b / (half * s - half * x) * half
+    # b / (2 (s - x)) = (b/4) / (s/2 - x/2) with s/2 - x/2 = dh + dlo exact
+    # (Fast2Sum, s >= -x): the quotient q0 = (b/4) / dh corrected by
+    # -q0 dlo / dh = -q0**2 dlo / (b/4) (the reciprocal of b/4 is
+    # loop-invariant; 0 where it overflows, b subnormal): 1.3 ulp (the
+    # rounded difference: 2.02).  The root's own
+    # rounding (0.5 ulp of s, halved here) is left: correcting it too gave
+    # 0.5 ulp but cost a division and 2x the time.
+    # (halves: s - x overflows at -max; big: s = |x| exactly, no low part)
+    hs = half * s
+    hx = half * x
+    dh = hs - hx
+    dlo = ap.lit(x, 0.0) if big else (hs - dh) - hx
+    qb = ap.lit(x, 0.25) * b
+    rb = ap.lit(x, 1.0) / qb
+    rb = rb if rb < INF else ap.lit(x, 0.0)
+    q0 = qb / dh
+    return ap.fma(-(q0 * q0) * rb, dlo, q0)
 
 
 def squareplus_grad(x, g, b):
