@@ -95,6 +95,7 @@ __all__ = [
     "npdf",
     "npdf_s",
     "tanh",
+    "two_sum",
     "xndtr",
     "dxndtr",
 ]
@@ -153,19 +154,29 @@ def _fmuladd(typingctx, a, b, c):
     return sig, codegen
 
 
-def _poly(coeffs):
-    """A jitable Horner evaluation of *coeffs* (highest degree first), unrolled.
+def _poly_hybrid(coeffs, tail):
+    """A jitable evaluation of *coeffs* (highest degree first), unrolled:
+    Estrin's scheme (``_estrin``) for all but the last *tail* Horner steps.
+    The last steps decide the rounding error (as accurate as Horner), the
+    Estrin part shortens the dependency chain.
 
     The coefficients are frozen into the generated function as constants (no
     tuple indexing in the compiled code, which can keep loops from vectorising).
     """
     names = {f"c{k}": c for k, c in enumerate(coeffs)}
-    lines = ["def poly(r):", "    p = c0"]
-    lines += [f"    p = _fmuladd(p, r, c{k})" for k in range(1, len(coeffs))]
-    lines.append("    return p")
+    n = len(coeffs)
+    head = n - tail  # coefficients c0 .. c{head-1}, the Estrin part
+    lines, expr = _estrin([f"c{head - 1 - k}" for k in range(head)])
+    lines.append(f"    p = {expr}")
+    lines += [f"    p = _fmuladd(p, r, c{k})" for k in range(head, n)]
     ns = {"_fmuladd": _fmuladd, **names}
-    exec("\n".join(lines), ns)
+    exec("\n".join(["def poly(r):", *lines, "    return p"]), ns)
     return register_jitable(ns["poly"])
+
+
+def _poly(coeffs):
+    """A jitable Horner evaluation of *coeffs* (highest degree first)."""
+    return _poly_hybrid(coeffs, len(coeffs) - 1)
 
 
 def _estrin(terms):
@@ -197,28 +208,7 @@ def _poly_estrin(coeffs):
     multiplies (float64 exp users 6-16 % faster in cache; float32's short
     polynomials gained nothing).
     """
-    names = {f"c{k}": c for k, c in enumerate(coeffs)}
-    n = len(coeffs)
-    lines, expr = _estrin([f"c{n - 1 - k}" for k in range(n)])
-    ns = {"_fmuladd": _fmuladd, **names}
-    exec("\n".join(["def poly(r):", *lines, f"    return {expr}"]), ns)
-    return register_jitable(ns["poly"])
-
-
-def _poly_hybrid(coeffs, tail):
-    """A jitable evaluation of *coeffs* (highest degree first): Estrin's
-    scheme for all but the last *tail* Horner steps.  The last steps decide
-    the rounding error (as accurate as Horner), the Estrin part shortens the
-    dependency chain."""
-    names = {f"c{k}": c for k, c in enumerate(coeffs)}
-    n = len(coeffs)
-    head = n - tail  # coefficients c0 .. c{head-1}, the Estrin part
-    lines, expr = _estrin([f"c{head - 1 - k}" for k in range(head)])
-    lines.append(f"    p = {expr}")
-    lines += [f"    p = _fmuladd(p, r, c{k})" for k in range(head, n)]
-    ns = {"_fmuladd": _fmuladd, **names}
-    exec("\n".join(["def poly(r):", *lines, "    return p"]), ns)
-    return register_jitable(ns["poly"])
+    return _poly_hybrid(coeffs, 0)
 
 
 # Numba-level inlining: LLVM's inliner gives up on the larger helpers (the
@@ -230,6 +220,15 @@ def _inline(fn):
     only the first function it decorates: it pops ``inline`` from its kwargs.)
     """
     return register_jitable(inline="always")(fn)
+
+
+@register_jitable
+def two_sum(a, b):
+    """a + b = s + err exactly (Knuth's TwoSum), any float type; jitable
+    from the templates and the kernels alike."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
 
 
 @_inline
@@ -689,13 +688,6 @@ def tanh_(x):
     return x if a == ZERO else t
 
 
-def two_sum(a, b):
-    # a + b = s + err exactly (Knuth)
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
 def gauss_parts(x):
     # The normal tail at a = |x| (``_GQ64``): returns (w, c, s, rest, ac) with
     #     Phi(-a) = (w + c) s (1 + rest) / 2 * 2**-SC,
@@ -837,7 +829,6 @@ _TEMPLATES = (
     log1p_,
     exp_hl_,
     tanh_,
-    two_sum,
     gauss_parts,
     gauss_exp,
     exp_half_square,

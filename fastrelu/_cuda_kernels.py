@@ -303,8 +303,13 @@ def _register_cuda_approx():
     def make_exp_s_at(F):
         # the CPU version's clamp (NaN to the floor too): c e**c * 2**-SC has
         # underflowed below it, and -inf * 0 never forms
-        f, lo = _device(exp_dw_s_impl[F]), F(ap.exp_s_floor(F))
-        return lambda x: (F(x) if F(x) >= lo else lo, f(F(x) if F(x) >= lo else lo, F(0.0)))
+        f, lo, zero = _device(exp_dw_s_impl[F]), F(ap.exp_s_floor(F)), F(0.0)
+
+        def at(x):
+            c = F(x) if F(x) >= lo else lo
+            return c, f(c, zero)
+
+        return at
 
     per_type(ap.exp_s_at, make_exp_s_at)
 

@@ -393,11 +393,9 @@ def mish(x):
     xc = ap.lit(x, 20.0) if x >= 20.0 else x
     es = ap.exp_s(xc)
     e = es * ap.lit(x, ap.UNSCALE)
-    # e + 2 = ah + al exactly (two_sum); the denominator e ah + 2 + e al =
-    # n2 + dl (2 - n2 is exact: n2 >= 2)
-    ah = two + e
-    bb = ah - two
-    al = (two - (ah - bb)) + (e - bb)
+    # e + 2 = ah + al exactly; the denominator e ah + 2 + e al = n2 + dl
+    # (2 - n2 is exact: n2 >= 2)
+    ah, al = ap.two_sum(two, e)
     n2 = ap.fma(e, ah, two)
     dl = ap.fma(e, ah, two - n2) + e * al
     h = ah / n2
