@@ -441,29 +441,74 @@ def _at_overload(v, i):
     return lambda v, i: v
 
 
+def _same(v, o):  # pragma: no cover - replaced by the overload in jitted code
+    return isinstance(v, np.ndarray) and v.ctypes.data == o.ctypes.data
+
+
+@overload(_same, inline="always")
+def _same_overload(v, o):
+    if isinstance(v, types.Array):
+        return lambda v, o: v.ctypes.data == o.ctypes.data
+    return lambda v, o: False
+
+
 # One element-wise loop per arity over 1-D arrays or scalars, with ``_k``
 # bound per kernel.  ``prange`` is ``range`` unless compiled with
 # ``parallel=True`` (the parallel target's loops).
+#
+# In place.  NumPy hands a loop operands that either do not overlap or are
+# the same elements (``f(x, out=x)``, ``f_grad(x, g, out=g)``).  With two
+# array arguments LLVM vectorises behind a run-time overlap check, which
+# exact aliasing fails: the loop then ran its scalar remainder over every
+# element (3-25x slower).  When a data operand (the first two positions) *is*
+# the output, the loop below reads it through ``o`` itself: one pointer, no
+# check, the same vectorised body.  Results are the same either way (same
+# kernel, same types); only the load's source differs.
 
 
 def _run1(a, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i))  # noqa: F821 (bound per kernel)
+    if _same(a, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(o[i])  # noqa: F821 (bound per kernel)
+    else:
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i))  # noqa: F821
 
 
 def _run2(a, b, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
+    if _same(a, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(o[i], _at(b, i))  # noqa: F821
+    elif _same(b, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), o[i])  # noqa: F821
+    else:
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), _at(b, i))  # noqa: F821
 
 
 def _run3(a, b, c, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
+    if _same(a, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(o[i], _at(b, i), _at(c, i))  # noqa: F821
+    elif _same(b, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), o[i], _at(c, i))  # noqa: F821
+    else:
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), _at(b, i), _at(c, i))  # noqa: F821
 
 
 def _run4(a, b, c, d, o):
-    for i in prange(o.shape[0]):
-        o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
+    if _same(a, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(o[i], _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
+    elif _same(b, o):
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), o[i], _at(c, i), _at(d, i))  # noqa: F821
+    else:
+        for i in prange(o.shape[0]):
+            o[i] = _k(_at(a, i), _at(b, i), _at(c, i), _at(d, i))  # noqa: F821
 
 
 RUN_TEMPLATES = {1: _run1, 2: _run2, 3: _run3, 4: _run4}
