@@ -7,7 +7,7 @@ occurs, for gradients the largest ratio to the bound
 ``4 ulp(f'(x)) + 4 eps S(x)`` (S: sum of magnitudes of the gradient's added
 terms), and PyTorch CPU's error on the same points when torch is importable.
 
-The reference table ``tests/data/accuracy_reference.npz`` is made by
+The reference table ``fastrelu/data/accuracy_reference.npz`` is made by
 ``tools/make_accuracy_reference.py`` (mpmath, 256 bits).  fastrelu's values
 come from the compiled ufunc loops (``_build.build_ufunc``), i.e. the code
 users run.
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "accuracy_reference.npz"
+#: shipped with the package (package data: the installed wheel has it too)
+DEFAULT_REFERENCE = Path(__file__).resolve().parent / "data" / "accuracy_reference.npz"
 
 #: kernel name -> (extra parameters after x (and g for gradients), torch name)
 SMOOTH = {

@@ -79,10 +79,17 @@ def test_sdist_contents(dists):
     assert not [n for n in names if n.endswith((".nbi", ".nbc", ".pyc"))]
 
 
-@pytest.mark.slow
-def test_install_wheel_in_fresh_venv(dists, tmp_path):
+@pytest.fixture(scope="module")
+def installed(dists, tmp_path_factory):
+    """(python of a fresh venv holding only the wheel, its environment, a directory outside the checkout).
+
+    numpy/numba/tbb (and torch, mpmath) come from the test environment through
+    PYTHONPATH (no network); fastrelu only from the venv.  A fresh Numba cache:
+    nothing compiled from the checkout is reused.
+    """
     wheel, _ = dists
-    env = tmp_path / "venv"
+    tmp = tmp_path_factory.mktemp("installed")
+    env = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
     py = env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     r = subprocess.run(
@@ -90,8 +97,24 @@ def test_install_wheel_in_fresh_venv(dists, tmp_path):
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    # numpy/numba come from the test environment (no network); fastrelu from the new venv only
     deps = sysconfig.get_paths()["purelib"]
+    envvars = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    envvars.update(PYTHONPATH=deps, NUMBA_CACHE_DIR=str(tmp / "numba-cache"), PYTHONNOUSERSITE="1")
+    work = tmp / "work"  # the commands run here: outside the checkout, no tests/ beside them
+    work.mkdir()
+    return py, envvars, work
+
+
+def _run(cmd, installed, timeout=300):
+    _, envvars, work = installed
+    r = subprocess.run(cmd, cwd=work, env=envvars, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, (cmd, r.stdout[-3000:] + r.stderr[-3000:])
+    return r.stdout
+
+
+@pytest.mark.slow
+def test_install_wheel_in_fresh_venv(installed):
+    py = installed[0]
     smoke = (
         "import numpy as np, fastrelu, sys\n"
         "assert fastrelu.__file__.startswith(sys.prefix), fastrelu.__file__\n"
@@ -101,12 +124,30 @@ def test_install_wheel_in_fresh_venv(dists, tmp_path):
         "assert fastrelu.relu_grad(x, np.ones_like(x)).tolist() == [0.0, 0.0, 1.0]\n"
         "import fastrelu.parallel\n"
         "assert fastrelu.parallel.relu(x).tolist() == [0.0, 0.0, 2.5]\n"
+        "import fastrelu.training as tr\n"
+        "y, m = tr.relu_mask(x)\n"
+        "assert tr.relu_grad_mask(m, np.ones_like(x)).tolist() == [0.0, 0.0, 1.0]\n"
         "print(fastrelu.__version__)\n"
     )
-    envvars = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    envvars.update(PYTHONPATH=deps, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"), PYTHONNOUSERSITE="1")
-    r = subprocess.run(
-        [str(py), "-c", smoke], cwd=tmp_path, env=envvars, capture_output=True, text=True, timeout=300
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert r.stdout.strip() == _version()
+    assert _run([str(py), "-c", smoke], installed).strip() == _version()
+
+
+@pytest.mark.slow
+def test_commands_from_installed_wheel(installed):
+    """Every ``python -m fastrelu`` command and the console script, from the installed wheel."""
+    py = installed[0]
+    scripts = py.parent
+    out = _run([str(py), "-m", "fastrelu", "config"], installed)
+    assert f"fastrelu: {_version()}" in out and "threading_layer" in out, out
+    out = _run(
+        [str(py), "-m", "fastrelu", "bench", "--quick", "--names", "relu", "--sizes", "1e3",
+         "--dtypes", "float32", "--targets", "cpu", "--repeat", "1", "--time", "0.001"],
+        installed,
+    )  # fmt: skip
+    assert "relu" in out, out
+    # the reference table ships in the wheel (package data), not in tests/
+    out = _run([str(py), "-m", "fastrelu", "accuracy", "--no-torch"], installed)
+    assert "| gelu | float32 |" in out and "| silu_grad | float64 |" in out, out
+    exe = scripts / ("fastrelu.exe" if os.name == "nt" else "fastrelu")
+    out = _run([str(exe), "--help"], installed)
+    assert "accuracy" in out, out

@@ -1,4 +1,4 @@
-"""Build tests/data/accuracy_reference.npz: high-precision references for the
+"""Build fastrelu/data/accuracy_reference.npz: high-precision references for the
 smooth activations and their gradients (default parameters).
 
 Usage:  python tools/make_accuracy_reference.py [--points N]
@@ -30,7 +30,7 @@ import mpmath as mp
 import numpy as np
 
 PREC = 256
-OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "accuracy_reference.npz"
+OUT = Path(__file__).resolve().parents[1] / "fastrelu" / "data" / "accuracy_reference.npz"
 
 SELU_SCALE = mp.mpf(1.0507009873554804934193349852946)  # the float64 parameters
 SELU_ALPHA = mp.mpf(1.6732632423543772848170429916717)
