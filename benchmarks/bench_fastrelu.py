@@ -1,12 +1,17 @@
 """The asv benchmarks, one class per concern; parameters come from ``common.py``.
 
-Every time/track benchmark takes its inputs and the NumPy baseline from
-``fastrelu/bench.py`` (see ``common.py``), warms up (JIT compile or cache load,
-thread-pool start, first touch of ``out=``) in ``setup``, and times one call.
-In ``Forward``/``Gradient``/``SmallCall``/``Memory`` the ``target`` parameter
-``numpy`` is the best NumPy expression for the same function, so the ratio
-fastrelu/NumPy is read off one run (``asv run``, ``asv show``); ``CopyCeiling``
-gives the memory-bandwidth ceiling for the same dtypes and sizes.
+Every benchmark takes its inputs, NumPy baselines, copy ceilings and timing
+protocol from ``fastrelu.bench`` (see ``common.py``) and warms up (JIT compile
+or cache load, thread-pool start, first touch of ``out=``) in ``setup``.
+
+* ``RatioNumpy`` / ``RatioCeiling`` (``track_``): fastrelu's time over the
+  best NumPy expression's / over the copy ceiling's, timed alternately in one
+  process, median of several rounds.  Machine drift cancels in these ratios:
+  they are the regression gate (``benchmarks/gate.sh``).
+* ``Forward`` / ``Gradient`` (``time_``): fastrelu's own times, for the history
+  graphs; noisy on a shared machine, never gated.
+* ``Baseline`` / ``CopyCeiling``: the references on their own; they do not
+  change with fastrelu's commits, so they run only with ``FASTRELU_ASV_BASELINES=1``.
 """
 
 # asv reads params/param_names as plain class (and method) attributes:
@@ -28,78 +33,211 @@ from . import common as C
 C.check_coverage()
 
 BM = C.bench_module()
+#: this commit's fastrelu.bench has the in-place calls and the ceiling passes
+HAS_INPLACE = hasattr(BM, "INPLACE_MAX_NUMBER") and hasattr(BM, "ceiling_calls")
 
 
-def _prepare(name, dtype, size, target):
+def _skip(why: str):
+    # asv records a benchmark whose setup raises NotImplementedError as skipped (n/a)
+    raise NotImplementedError(why)
+
+
+def _case(name, dtype, size, mode):
     case = BM.make_case(name, dtype, size)
-    call = case.call(target)
-    call()  # warm-up: compile or load from cache, start threads, touch out=
+    if mode != "out" and not HAS_INPLACE:
+        _skip("in-place rows need a newer fastrelu.bench")
+    return case
+
+
+def _fixed_point(case, call) -> bool:
+    """True if a second in-place call leaves the operands as the first did."""
+    case.reset()
     call()
-    return case, call
+    once = case.work[-1].copy()
+    call()
+    return np.array_equal(once, case.work[-1], equal_nan=True)
 
 
-class Forward:
-    """Forward call ``f(x, *params, out=o)``; target ``numpy``: the best NumPy expression."""
+class _Time:
+    """fastrelu's own time per call, ``f(..., out=o)`` or in place."""
 
-    param_names = ["function", "dtype", "size", "target"]
-    params = [C.FORWARD, C.DTYPES, C.SIZES, C.TARGETS_AND_NUMPY]
+    param_names = ["function", "dtype", "size", "target", "mode"]
     timeout = 300
-    repeat = (3, 10, 10.0)
+    rounds = 1
+    repeat = (3, 5, 2.0)
+    sample_time = 0.01
+    warmup_time = 0.05
 
-    def setup(self, name, dtype, size, target):
-        self.case, self.call = _prepare(name, dtype, size, target)
-
-    def time_forward(self, name, dtype, size, target):
+    def setup(self, name, dtype, size, target, mode):
+        self.case = case = _case(name, dtype, size, mode)
+        if mode == "out":
+            self.call = case.call(target)
+        else:
+            if target not in C.INPLACE_TARGETS:
+                _skip("in-place rows: cpu and parallel targets")
+            self.call = case.call(target, inplace=True)
+            # a timed sample repeats the call on its own output: only where that
+            # output is the call's fixed point (relu, ...) is every call alike;
+            # the ratio rows time every function in place (operands restored)
+            if not _fixed_point(case, self.call):
+                _skip(f"{name}: repeated in-place calls change the operands (see RatioCeiling)")
+        self.call()  # warm-up: compile or load from cache, start threads, touch out=
         self.call()
 
     def teardown(self, *params):
-        del self.case, self.call
+        self.__dict__.clear()
 
 
-class Gradient:
-    """Gradient call ``f_grad(x, g, *params, out=o)`` (``*_grad_from_output``: ``(y, g)``)."""
+class Forward(_Time):
+    """Forward call ``f(x, *params, out=o)``; mode "in place": ``f(x, out=x)``."""
 
-    param_names = ["function", "dtype", "size", "target"]
-    params = [C.GRADIENT, C.DTYPES, C.SIZES, C.TARGETS_AND_NUMPY]
-    timeout = 300
-    repeat = (3, 10, 10.0)
+    params = [C.FORWARD, C.DTYPES, C.SIZES, C.TARGETS, C.MODES]
 
-    def setup(self, name, dtype, size, target):
-        self.case, self.call = _prepare(name, dtype, size, target)
-
-    def time_gradient(self, name, dtype, size, target):
+    def time_forward(self, *params):
         self.call()
 
+
+class Gradient(_Time):
+    """Gradient call ``f_grad(x, g, *params, out=o)`` (``*_grad_from_output``: ``(y, g)``);
+    mode "in place": ``out=g``."""
+
+    params = [C.GRADIENT, C.DTYPES, C.SIZES, C.TARGETS, C.MODES]
+
+    def time_gradient(self, *params):
+        self.call()
+
+
+# --------------------------------------------------------------------------
+# same-process ratios: the regression gate
+# --------------------------------------------------------------------------
+
+
+class RatioNumpy:
+    """fastrelu [cpu] time / the best NumPy expression's time (< 1: fastrelu is faster)."""
+
+    param_names = ["function", "dtype", "size", "mode"]
+    params = [C.NAMES, C.RATIO_DTYPES, C.RATIO_SIZES, C.MODES]
+    unit = "ratio"
+    rounds = 1
+    timeout = 300
+
+    def setup(self, name, dtype, size, mode):
+        self.case = case = _case(name, dtype, size, mode)
+        inplace = mode != "out"
+        self.fast = case.call("cpu", inplace=inplace)
+        self.fast_reset = case.reset if inplace else None
+        # the NumPy side gets operands of its own (a second case, the same inputs)
+        self.ref_case = ref = _case(name, dtype, size, mode)
+        self.ref = ref.call("numpy", inplace=inplace)
+        self.ref_reset = ref.reset if inplace else None
+
+    def track_fastrelu_over_numpy(self, name, dtype, size, mode):
+        with np.errstate(all="ignore"):
+            return C.ratio(self.fast, self.ref, (self.fast_reset, self.ref_reset))
+
     def teardown(self, *params):
-        del self.case, self.call
+        self.__dict__.clear()
+
+
+class RatioCeiling:
+    """fastrelu time / the copy ceiling's: the fastest pass that moves the same bytes
+    (serial passes for ``cpu``, all of them for ``parallel``; in place: a
+    read-modify-write).  1 is memory-bound; fastrelu cannot go below ~1."""
+
+    param_names = ["function", "dtype", "size", "target", "mode"]
+    params = [C.NAMES, C.RATIO_DTYPES, C.RATIO_SIZES, C.INPLACE_TARGETS, C.MODES]
+    unit = "ratio"
+    rounds = 1
+    timeout = 300
+
+    def setup(self, name, dtype, size, target, mode):
+        if not HAS_INPLACE:
+            _skip("the ceiling passes need a newer fastrelu.bench")
+        self.case = case = _case(name, dtype, size, mode)
+        inplace = mode != "out"
+        self.fast = case.call(target, inplace=inplace)
+        self.fast_reset = case.reset if inplace else None
+        calls, self.ref_reset = case.ceiling(target == "parallel", inplace)
+        self.method, _, _ = BM.best_ceiling(calls, 0.002, 3, reset=self.ref_reset)
+        self.ref = calls[self.method]
+
+    def track_fastrelu_over_ceiling(self, name, dtype, size, target, mode):
+        return C.ratio(self.fast, self.ref, (self.fast_reset, self.ref_reset))
+
+    def teardown(self, *params):
+        self.__dict__.clear()
+
+
+# --------------------------------------------------------------------------
+# the references on their own (FASTRELU_ASV_BASELINES=1)
+# --------------------------------------------------------------------------
+
+
+class Baseline:
+    """The best NumPy expression, ``f(*operands, *params, out)`` (not per commit by default)."""
+
+    param_names = ["function", "dtype", "size"]
+    params = [C.NAMES, C.DTYPES, C.SIZES]
+    rounds = 1
+    repeat = (3, 5, 2.0)
+    sample_time = 0.01
+
+    def setup(self, name, dtype, size):
+        if not C.BASELINES:
+            _skip("NumPy baselines: FASTRELU_ASV_BASELINES=1")
+        self.case = BM.make_case(name, dtype, size)
+        self.call = self.case.call("numpy")
+        with np.errstate(all="ignore"):
+            self.call()
+
+    def time_numpy(self, *params):
+        with np.errstate(all="ignore"):
+            self.call()
 
 
 class CopyCeiling:
-    """``out[:] = x``: no elementwise function can move bytes faster than this."""
+    """The copy passes of the ceiling, ``out[:] = x`` (not per commit by default)."""
 
     param_names = ["dtype", "size", "method"]
-    params = [C.DTYPES, C.SIZES, C.COPY_METHODS]
-    timeout = 300
+    params = [
+        C.DTYPES,
+        C.SIZES,
+        ["numpy", "numba loop", "numba stream", "numba prange", "numba prange stream"],
+    ]
+    rounds = 1
+    repeat = (3, 5, 2.0)
+    sample_time = 0.01
 
     def setup(self, dtype, size, method):
+        if not C.BASELINES:
+            _skip("copy ceiling: FASTRELU_ASV_BASELINES=1")
+        if not HAS_INPLACE:
+            _skip("the ceiling passes need a newer fastrelu.bench")
         self.x = np.ones(size, dtype)
         self.o = np.empty_like(self.x)
-        self.call = BM.copy_ceiling(method, self.x, self.o)
-        self.call()
+        calls = BM.ceiling_calls((self.x,), self.o, parallel=True)
+        if method not in calls:
+            _skip(f"{method}: not on this machine")
+        self.call = calls[method]
         self.call()
 
-    def time_copy(self, dtype, size, method):
+    def time_copy(self, *params):
         self.call()
 
 
 _SMALL_INPUTS = ["python float", "n=1", "n=64"]
+#: fastrelu's targets, plus the NumPy expression with FASTRELU_ASV_BASELINES=1
+_REF_TARGETS = [t for t in C.TARGETS if t != "cuda"] + (["numpy"] if C.BASELINES else [])
 
 
 class SmallCall:
     """Per-call overhead: the user-facing call (defaults bound, result allocated)."""
 
     param_names = ["function", "input", "target"]
-    params = [C.SMALL_NAMES, _SMALL_INPUTS, C.TARGETS_AND_NUMPY]
+    params = [C.SMALL_NAMES, _SMALL_INPUTS, _REF_TARGETS]
+    rounds = 1
+    repeat = (3, 5, 2.0)
+    sample_time = 0.01
 
     def setup(self, name, inp, target):
         case = BM.make_case(name, "float64", 1 if inp != "n=64" else 64)
@@ -112,8 +250,6 @@ class SmallCall:
             if inp == "python float":
                 ops = tuple(np.float64(a) for a in ops)
             self.call = lambda: fn(*ops, *params, np.empty(np.shape(ops[0])))
-        elif target == "cuda":
-            raise NotImplementedError("small calls are not a CUDA use case")
         else:
             f = BM.target_function(name, target)
             spec_params = case.params
@@ -137,7 +273,7 @@ class Memory:
     """
 
     param_names = ["function", "target", "mode"]
-    params = [C.MEMORY_NAMES, [t for t in C.TARGETS_AND_NUMPY if t != "cuda"], ["out=", "allocating"]]
+    params = [C.MEMORY_NAMES, _REF_TARGETS, ["out=", "allocating"]]
     unit = "bytes"
     size = 10**5
 

@@ -3,47 +3,50 @@
 Everything here is derived from the activation table (``fastrelu._spec``) and
 from the public namespaces; nothing is listed per function.
 
-Measurement definitions (inputs, the best-NumPy baselines, the copy ceiling)
-come from ``fastrelu/bench.py`` *of this checkout*, loaded by path: when asv
-measures an older commit, the baselines and inputs stay those of the suite, so
-a change in the history is a change in fastrelu, never in what it is compared
-with.  (It falls back to the installed ``fastrelu.bench`` if the file is not
-beside the suite.)
+Measurement definitions (inputs, the best-NumPy baselines, the copy ceiling,
+the timing loop) are imported from ``fastrelu.bench`` -- the one module that
+defines them, under its one name.  (The suite once loaded ``fastrelu/bench.py``
+by file path under another module name; Numba's on-disk cache records the
+module of each cached function, so ``python -m fastrelu bench`` then failed
+to load its cache entries: ``ModuleNotFoundError``.)  When asv measures an old
+commit, that commit's ``fastrelu.bench`` is used; benchmarks that need a
+definition newer than the commit (the ratio and in-place rows) skip there.
 
 Environment variables
 ---------------------
 ``FASTRELU_ASV_QUICK=1``
-    reduced parameters for CI: relu and silu (+ their gradients), float32,
-    sizes 1e3 and 1e5; fewer functions in SmallCall, Memory and FirstCall*.
+    the quick set (CI smoke, ``asv run`` over long histories, the gate):
+    relu, relu_grad, silu, silu_grad; float32; sizes 1e5 and 1e7; fewer
+    functions in SmallCall, Memory and FirstCall*.
+``FASTRELU_ASV_BASELINES=1``
+    also time the machine's references on their own (``Baseline``: the NumPy
+    expressions; ``CopyCeiling``): they do not change with fastrelu's
+    commits, so by default they are not re-measured per commit (the ratio
+    rows time them next to fastrelu in the same process anyway).
 ``FASTRELU_ASV_TARGETS=cpu,parallel``
     override the targets (default: cpu, parallel, and cuda when a GPU is present).
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import importlib.util
+import math
 import os
-import sys
+import statistics
+import time
 import types
-from pathlib import Path
-
-QUICK = os.environ.get("FASTRELU_ASV_QUICK", "").strip() not in ("", "0", "false", "no")
-
-_HERE = Path(__file__).resolve().parent
 
 
-@functools.cache
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip() not in ("", "0", "false", "no")
+
+
+QUICK = _flag("FASTRELU_ASV_QUICK")
+BASELINES = _flag("FASTRELU_ASV_BASELINES")
+
+
 def bench_module():
-    """``fastrelu/bench.py`` of this checkout (see the module docstring)."""
-    path = _HERE.parent / "fastrelu" / "bench.py"
-    if path.is_file():
-        spec = importlib.util.spec_from_file_location("_fastrelu_suite_bench", path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod  # dataclasses and pickling look it up
-        spec.loader.exec_module(mod)
-        return mod
+    """``fastrelu.bench`` (see the module docstring)."""
     return importlib.import_module("fastrelu.bench")
 
 
@@ -79,15 +82,19 @@ def _table_names() -> tuple[list[str], list[str]]:
 ALL_FORWARD, ALL_GRADIENT = _table_names()
 ALL_NAMES = ALL_FORWARD + ALL_GRADIENT
 
-# one piecewise and one smooth function that compile quickly (CI time)
+# one piecewise and one smooth function (forward and gradient) that compile quickly
 QUICK_FORWARD = [n for n in ("relu", "silu") if n in ALL_FORWARD]
 QUICK_GRADIENT = [n for n in ("relu_grad", "silu_grad") if n in ALL_GRADIENT]
 
 TARGETS = _targets()
+#: where in-place rows are measured
+INPLACE_TARGETS = [t for t in TARGETS if t in ("cpu", "parallel")]
+MODES = ["out", "in place"]
 if QUICK:
     FORWARD, GRADIENT = QUICK_FORWARD, QUICK_GRADIENT
     DTYPES = ["float32"]
-    SIZES = [10**3, 10**5]
+    # in cache (compute-bound, above the parallel cut-over) and in memory
+    SIZES = [10**5, 10**7]
     COMPILE_NAMES = ["relu"]
     COMPILE_TARGETS = TARGETS[:1]
     SMALL_NAMES = ["relu", "relu_grad"]
@@ -99,10 +106,64 @@ else:
     COMPILE_NAMES = ALL_NAMES
     COMPILE_TARGETS = TARGETS
     SMALL_NAMES = MEMORY_NAMES = ALL_NAMES
-#: fastrelu targets plus the NumPy baseline, compared in one param table
-TARGETS_AND_NUMPY = [*TARGETS, "numpy"]
 NAMES = FORWARD + GRADIENT
-COPY_METHODS = ["np.copyto", "numba prange"]
+#: the ratio rows (the regression gate): float32 and float64 at most, sizes from 1e5
+RATIO_DTYPES = [d for d in DTYPES if d != "float16"]
+RATIO_SIZES = [s for s in SIZES if s >= 10**5]
+
+# --------------------------------------------------------------------------
+# same-process ratios (the regression gate)
+# --------------------------------------------------------------------------
+
+#: interleaved rounds per ratio; the ratio reported is their median
+RATIO_ROUNDS = 7
+#: seconds each side of a round runs for (calibrated number of calls)
+RATIO_MIN_TIME = 0.005
+#: pause between the two sides of a round: Numba's worker threads spin for a
+#: while after a parallel call and would slow whatever runs next
+RATIO_PAUSE = 0.02
+
+
+def ratio(fast, ref, resets=None, rounds: int = RATIO_ROUNDS) -> float:
+    """Median over *rounds* of time(*fast*) / time(*ref*), timed alternately.
+
+    Both sides are warmed up and calibrated once: a side runs >= RATIO_MIN_TIME
+    per round.  Each round times one side, pauses, times the other, pauses:
+    drift of the machine (load, clock) over a run reaches both sides of a
+    round alike and cancels in their ratio.  *resets* (in-place calls: one
+    callable per side, or None): the side runs in blocks of
+    ``fastrelu.bench.INPLACE_MAX_NUMBER`` calls, each after an untimed reset
+    of its operands (``fastrelu.bench.measure``'s protocol).
+    """
+    BM = bench_module()
+    resets = resets or (None, None)
+    sides = []
+    for fn, rs in ((fast, resets[0]), (ref, resets[1])):
+        fn()
+        best, _ = BM.measure(fn, RATIO_MIN_TIME, 3, reset=rs)
+        if rs is None:
+            sides.append((fn, rs, 1, max(1, math.ceil(RATIO_MIN_TIME / best))))
+        else:
+            block = BM.INPLACE_MAX_NUMBER
+            sides.append((fn, rs, max(1, math.ceil(RATIO_MIN_TIME / (best * block))), block))
+    perf = time.perf_counter
+    ratios = []
+    for _ in range(rounds):
+        t = []
+        for fn, rs, blocks, number in sides:
+            spent = 0.0
+            for _ in range(blocks):
+                if rs is not None:
+                    rs()
+                t0 = perf()
+                for _ in range(number):
+                    fn()
+                spent += perf() - t0
+            t.append(spent / (blocks * number))
+            time.sleep(RATIO_PAUSE)
+        ratios.append(t[0] / t[1])
+    return statistics.median(ratios)
+
 
 # --------------------------------------------------------------------------
 # the guard: every public function of every namespace has a benchmark
@@ -188,4 +249,5 @@ def summary() -> dict:
         "dtypes": ",".join(DTYPES),
         "sizes": ",".join(str(s) for s in SIZES),
         "functions": f"{len(FORWARD)} forward + {len(GRADIENT)} gradient",
+        "baselines": BASELINES,
     }

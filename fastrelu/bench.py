@@ -73,7 +73,6 @@ QUICK_SIZES = (10**3, 10**5, 10**6)
 DEFAULT_DTYPES = ("float32",)
 DEFAULT_TARGETS = ("cpu", "parallel")
 REFERENCE_TARGETS = ("numpy",)
-COPY_TARGETS = ("np.copyto", "numba prange")
 #: elements of the first call of each function (reported as compile/cache-load time)
 FIRST_CALL_SIZE = 1 << 17
 
@@ -414,13 +413,26 @@ class BenchCase:
     def args(self) -> tuple:
         return self.operands + self.params
 
-    def call(self, target: str) -> Callable[[], object]:
-        """A zero-argument callable running one call on *target* (not yet warmed up)."""
-        args, out = self.args(), self.out
+    def call(self, target: str, inplace: bool = False) -> Callable[[], object]:
+        """A zero-argument callable running one call on *target* (not yet warmed up).
+
+        *inplace*: the call writes over its last operand (``f(x, out=x)``,
+        ``f_grad(x, g, out=g)``), on working copies of the operands; every
+        call then changes its input, so time it with ``measure(...,
+        reset=case.reset)``, which restores the operands before each sample.
+        """
+        if inplace:
+            self.work = tuple(a.copy() for a in self.operands)
+            operands, out = self.work, self.work[-1]
+        else:
+            operands, out = self.operands, self.out
+        args = operands + self.params
         if target == "numpy":
             fn, _ = numpy_baseline(self.name)
             return lambda: fn(*args, out)
         if target == "cuda":
+            if inplace:
+                raise ValueError("in-place rows are measured on the cpu and parallel targets")
             from numba import cuda as nbcuda
 
             f = getattr(importlib.import_module("fastrelu.cuda"), self.name)
@@ -435,6 +447,27 @@ class BenchCase:
         f = target_function(self.name, target)
         return lambda: f(*args, out=out)
 
+    def reset(self) -> None:
+        """Restore the working operands of an in-place call (see :meth:`call`)."""
+        for w, a in zip(self.work, self.operands, strict=True):
+            np.copyto(w, a)
+
+    def ceiling(
+        self, parallel: bool, inplace: bool = False
+    ) -> tuple[dict[str, Callable[[], object]], Callable[[], object] | None]:
+        """``(passes, reset)``: the copy-ceiling passes with this call's memory
+        traffic (:func:`ceiling_calls`), on arrays of their own; *reset*
+        (in place) restores their operands, to be timed as the in-place call
+        is (``measure(..., reset=reset)``), else None."""
+        work = tuple(a.copy() for a in self.operands)
+        out = work[-1] if inplace else np.empty_like(self.out)
+
+        def reset():
+            for w, a in zip(work, self.operands, strict=True):
+                np.copyto(w, a)
+
+        return ceiling_calls(work, out, parallel), (reset if inplace else None)
+
 
 def make_case(name: str, dtype="float32", size: int = 10**5, seed: int = 0) -> BenchCase:
     return BenchCase(name, dtype, size, seed)
@@ -446,49 +479,244 @@ def target_function(name: str, target: str):
     return getattr(importlib.import_module(module), name)
 
 
-_prange_copy = None
+# --------------------------------------------------------------------------
+# the copy ceiling: the fastest pass with the same memory traffic as a call
+# --------------------------------------------------------------------------
+#
+# A call reads its operands and writes one output.  The ceiling for it is the
+# fastest of several passes that move exactly those bytes and compute nothing
+# that costs (they operate on the bits, as unsigned integers of the same
+# width): one operand, out of place: a copy; in place: a read-modify-write of
+# the array; two operands: ``o = a ^ b`` (in place: ``b ^= a``).  Candidates:
+# NumPy's one-pass ufunc (``np.copyto`` for a copy), a Numba loop with normal
+# stores, the same loop with non-temporal (streaming) stores -- fastrelu's
+# parallel target streams large outputs, so a ceiling without streaming is
+# not a ceiling -- and, for the parallel target, the two Numba loops under
+# ``prange``.  "% of copy" divides by the best of them, measured at the same
+# dtype and size.
 
+#: every ceiling method; ``parallel`` ones use all of Numba's threads
+CEILING_METHODS = ("numpy", "numba loop", "numba stream", "numba prange", "numba prange stream")
+SERIAL_CEILING_METHODS = CEILING_METHODS[:3]
+#: the copy rows of the bench command before the ceiling took the best of several
+#: passes (``copy_ceiling`` still accepts them)
+COPY_TARGETS = ("np.copyto", "numba prange")
+#: prange chunk (elements): a multiple of 32 bytes for every itemsize, so that
+#: every chunk of a streamed pass starts 32-byte aligned
+CEILING_CHUNK = 1 << 14
 
-def _get_prange_copy():
-    global _prange_copy
-    if _prange_copy is None:
-        import numba
-
-        @numba.njit(parallel=True, cache=True)
-        def prange_copy(src, dst):  # pragma: no cover - compiled
-            for i in numba.prange(src.shape[0]):
-                dst[i] = src[i]
-
-        _prange_copy = prange_copy
-    return _prange_copy
-
+try:  # the package's non-temporal store (x86-64); absent in old versions
+    from fastrelu._build import STREAM_OK as _STREAM_OK
+    from fastrelu._build import _nt_set, _sfence, stream_start
+except ImportError:  # pragma: no cover - old fastrelu under asv history
+    _STREAM_OK = False
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_passes: dict[str, Callable] = {}
+
+
+def _ceiling_passes() -> dict[str, Callable]:
+    """The Numba passes, compiled on first use (cached on disk)."""
+    if _passes:
+        return _passes
+    from numba import njit, prange
+
+    @njit(cache=True)
+    def loop1(a, o, m):  # pragma: no cover - compiled
+        for i in range(o.shape[0]):
+            o[i] = a[i] ^ m
+
+    @njit(cache=True)
+    def loop2(a, b, o):  # pragma: no cover - compiled
+        for i in range(o.shape[0]):
+            o[i] = a[i] ^ b[i]
+
+    _passes.update(loop1=loop1, loop2=loop2)
+    if _STREAM_OK:
+
+        @njit(cache=True)
+        def stream1(a, o, m):  # pragma: no cover - compiled; o[0] 32-byte aligned
+            for i in range(o.shape[0]):
+                _nt_set(o, i, a[i] ^ m)
+            _sfence()
+
+        @njit(cache=True)
+        def stream2(a, b, o):  # pragma: no cover - compiled; o[0] 32-byte aligned
+            for i in range(o.shape[0]):
+                _nt_set(o, i, a[i] ^ b[i])
+            _sfence()
+
+        _passes.update(stream1=stream1, stream2=stream2)
+    else:
+        stream1, stream2 = loop1, loop2
+    ch = CEILING_CHUNK
+
+    @njit(parallel=True, cache=True)
+    def prange1(a, o, m, p0, nt):  # pragma: no cover - compiled
+        # elements before p0 serially (normal stores); chunks from p0
+        loop1(a[:p0], o[:p0], m)
+        n = o.shape[0]
+        for c in prange((n - p0 + ch - 1) // ch):
+            lo = p0 + c * ch
+            hi = min(lo + ch, n)
+            if nt:
+                stream1(a[lo:hi], o[lo:hi], m)
+            else:
+                loop1(a[lo:hi], o[lo:hi], m)
+
+    @njit(parallel=True, cache=True)
+    def prange2(a, b, o, p0, nt):  # pragma: no cover - compiled
+        loop2(a[:p0], b[:p0], o[:p0])
+        n = o.shape[0]
+        for c in prange((n - p0 + ch - 1) // ch):
+            lo = p0 + c * ch
+            hi = min(lo + ch, n)
+            if nt:
+                stream2(a[lo:hi], b[lo:hi], o[lo:hi])
+            else:
+                loop2(a[lo:hi], b[lo:hi], o[lo:hi])
+
+    _passes.update(prange1=prange1, prange2=prange2)
+    return _passes
+
+
+def _ensure_threads() -> None:
+    """Start Numba's threads the way fastrelu.parallel does (its threading layer)."""
+    try:
+        from fastrelu._parallel import ensure_threads
+    except ImportError:  # pragma: no cover - old fastrelu under asv history
+        return
+    ensure_threads()
+
+
+def ceiling_calls(
+    operands: Sequence[np.ndarray], out: np.ndarray, parallel: bool = False
+) -> dict[str, Callable[[], object]]:
+    """``{method: zero-argument pass}``: the ceiling candidates for a call.
+
+    The passes read *operands* (1 or 2 arrays of one dtype and length) and
+    write *out*; *out* may be the last operand (in place).  Serial methods
+    always; with *parallel* also the ``prange`` ones.  Streaming methods only
+    where fastrelu streams (x86-64).  A pass's results are meaningless bits:
+    use arrays of its own.
+    """
+    if len(operands) not in (1, 2):
+        raise ValueError(f"a ceiling pass reads 1 or 2 operands, not {len(operands)}")
+    u = _UINT[out.dtype.itemsize]
+    ins = tuple(a.view(u) for a in operands)
+    o = out.view(u)
+    inplace = out is operands[-1]
+    P = _ceiling_passes()
+    calls: dict[str, Callable[[], object]] = {}
+    if len(ins) == 1:
+        a, m = ins[0], u(0)  # ^ 0: a copy the compiler cannot turn into a no-op in place
+        calls["numpy"] = (lambda: np.bitwise_xor(o, m, out=o)) if inplace else (lambda: np.copyto(o, a))
+        calls["numba loop"] = lambda: P["loop1"](a, o, m)
+        if _STREAM_OK:
+            p = stream_start(out)
+            head, st, tail = P["loop1"], P["stream1"], (a[p:], o[p:])
+
+            def stream_1():
+                head(a[:p], o[:p], m)
+                st(*tail, m)
+
+            calls["numba stream"] = stream_1
+        if parallel:
+            _ensure_threads()
+            calls["numba prange"] = lambda: P["prange1"](a, o, m, 0, False)
+            if _STREAM_OK:
+                p = stream_start(out)
+                calls["numba prange stream"] = lambda: P["prange1"](a, o, m, p, True)
+    else:
+        a, b = ins
+        calls["numpy"] = lambda: np.bitwise_xor(a, b, out=o)
+        calls["numba loop"] = lambda: P["loop2"](a, b, o)
+        if _STREAM_OK:
+            p = stream_start(out)
+            head2, st2 = P["loop2"], P["stream2"]
+
+            def stream_2():
+                head2(a[:p], b[:p], o[:p])
+                st2(a[p:], b[p:], o[p:])
+
+            calls["numba stream"] = stream_2
+        if parallel:
+            _ensure_threads()
+            calls["numba prange"] = lambda: P["prange2"](a, b, o, 0, False)
+            if _STREAM_OK:
+                p = stream_start(out)
+                calls["numba prange stream"] = lambda: P["prange2"](a, b, o, p, True)
+    return calls
+
+
+def best_ceiling(
+    calls: dict[str, Callable[[], object]],
+    min_time: float = 0.02,
+    repeat: int = 5,
+    budget: float | None = None,
+    reset: Callable[[], object] | None = None,
+) -> tuple[str, float, float]:
+    """``(method, best, median)`` of the fastest pass in *calls* (each warmed up
+    here; *reset*: see :func:`measure`)."""
+    found = []
+    for method, fn in calls.items():
+        fn()
+        best, med = measure(fn, min_time, repeat, budget, reset=reset)
+        found.append((best, med, method))
+    best, med, method = min(found)
+    return method, best, med
 
 
 def copy_ceiling(method: str, x: np.ndarray, out: np.ndarray) -> Callable[[], object]:
-    """A zero-argument copy ``out[:] = x`` (``"np.copyto"`` or ``"numba prange"``)."""
+    """A zero-argument copy ``out[:] = x``: ``"np.copyto"``, ``"numba prange"``, or
+    any of :data:`CEILING_METHODS` (see :func:`ceiling_calls`)."""
     if method == "np.copyto":
         return lambda: np.copyto(out, x)
-    if method == "numba prange":
-        # copy the bits (Numba does not do float16 arithmetic on the CPU)
-        u = _UINT[x.dtype.itemsize]
-        src, dst = x.view(u), out.view(u)
-        f = _get_prange_copy()
-        return lambda: f(src, dst)
-    raise ValueError(f"unknown copy method {method!r}")
+    calls = ceiling_calls((x,), out, parallel=True)
+    if method in calls:
+        return calls[method]
+    raise ValueError(f"unknown or unavailable copy method {method!r}")
+
+
+#: the most calls per timed sample of an in-place call (between two restores of
+#: its operands): few enough that no function's repeated application leaves the
+#: operands' range (denormals, zeros), which would change what is timed
+INPLACE_MAX_NUMBER = 4
 
 
 def measure(
-    fn: Callable[[], object], min_time: float = 0.02, repeat: int = 5, budget: float | None = None
+    fn: Callable[[], object],
+    min_time: float = 0.02,
+    repeat: int = 5,
+    budget: float | None = None,
+    reset: Callable[[], object] | None = None,
 ) -> tuple[float, float]:
     """(best, median) seconds per call of an already warmed-up *fn*.
 
     Each sample runs *fn* enough times to last >= *min_time*; *repeat*
     samples are taken, fewer (but at least 3) once *budget* seconds are spent.
+    With *reset* (in-place calls), a sample is ``reset()`` (untimed) then
+    :data:`INPLACE_MAX_NUMBER` timed calls, and there are as many samples as
+    make up the same timed total (``repeat * min_time``; at most 1000).
     """
     perf = time.perf_counter
     start = perf()
+    if reset is not None:
+        samples = []
+        count = 1
+        while len(samples) < count:
+            if budget is not None and len(samples) >= 3 and perf() - start > budget:
+                break
+            reset()
+            t0 = perf()
+            for _ in range(INPLACE_MAX_NUMBER):
+                fn()
+            samples.append((perf() - t0) / INPLACE_MAX_NUMBER)
+            if len(samples) == 1:
+                block = samples[0] * INPLACE_MAX_NUMBER
+                count = min(1000, repeat * max(1, math.ceil(min_time / max(block, 1e-9))))
+        samples.sort()
+        return samples[0], samples[len(samples) // 2]
     number = 1
     while True:  # calibrate: a sample lasts >= min_time
         t0 = perf()
@@ -516,9 +744,11 @@ def environment() -> dict:
 
     from fastrelu._config import config
 
-    # start Numba's thread pool so the layer in use is known
+    # start Numba's threads as fastrelu.parallel does, so the layer reported is
+    # the one its calls (and the parallel ceiling passes) run on
+    _ensure_threads()
     a = np.zeros(16, np.uint8)
-    _get_prange_copy()(a, a.copy())
+    _ceiling_passes()["prange1"](a, a.copy(), np.uint8(0), 0, False)
     info = {k: v for k, v in config().items() if k != "built_ufuncs"}
     try:
         info["numba_threading_layer"] = numba.threading_layer()
@@ -547,6 +777,14 @@ def cuda_available() -> bool:
         return False
 
 
+MODES = ("out", "in place")
+
+
+def _ceiling_name(nin: int, mode: str) -> str:
+    base = "copy" if nin == 1 else f"{nin}-in copy"
+    return base if mode == "out" else f"{base}, in place"
+
+
 def run(
     names: Sequence[str] = DEFAULT_NAMES,
     sizes: Sequence[int] = DEFAULT_SIZES,
@@ -556,8 +794,13 @@ def run(
     repeat: int = 5,
     progress: Callable[[str], None] | None = None,
     budget: float | None = 0.5,
+    inplace: bool = True,
 ) -> dict:
-    """Measure; returns ``{"environment", "first_call", "results"}`` (see :func:`main`)."""
+    """Measure; returns ``{"environment", "first_call", "results"}`` (see :func:`main`).
+
+    *inplace*: also time ``f(x, out=x)`` / ``f_grad(x, g, out=g)`` on the cpu
+    and parallel targets (rows with ``mode`` "in place").
+    """
     say = progress or (lambda _msg: None)
     first_call: list[dict] = []
     results: list[dict] = []
@@ -574,31 +817,47 @@ def run(
             first_call.append({"name": name, "target": target, "seconds": time.perf_counter() - t0})
     say("environment")
     env = environment()
+    modes = MODES if inplace else MODES[:1]
+    inplace_targets = [t for t in targets if t in ("cpu", "parallel")]
+    scopes = ["cpu"] + (["parallel"] if "parallel" in targets else [])
     # 2. throughput
     for dtype in dtypes:
         for size in sizes:
-            x = (2.0 * np.random.default_rng(0).standard_normal(size)).astype(dtype)
-            o = np.empty_like(x)
-            ceiling: dict[str, float] = {}
-            for method in COPY_TARGETS:
-                say(f"copy {method} {dtype} n={size}")
-                fn = copy_ceiling(method, x, o)
-                fn()
-                best, med = measure(fn, min_time, repeat, budget)
-                gbps = 2 * x.nbytes / best / 1e9
-                ceiling[method] = gbps
-                results.append(_record("copy", "copy", method, dtype, size, best, med, 2 * x.nbytes))
-            del x, o
-            for name in names:
-                case = BenchCase(name, dtype, size)
-                for target in (*targets, "numpy"):
-                    say(f"{name} [{target}] {dtype} n={size}")
-                    fn = case.call(target)
+            cases = {name: BenchCase(name, dtype, size) for name in names}
+            # the ceilings these calls need: (operands, mode) x (serial, all threads)
+            ceiling: dict[tuple[int, str, str], dict] = {}
+            for nin in sorted({len(c.operands) for c in cases.values()}):
+                probe = next(c for c in cases.values() if len(c.operands) == nin)
+                for mode in modes:
+                    for scope in scopes:
+                        cname = _ceiling_name(nin, mode)
+                        say(f"{cname} [{scope}] {dtype} n={size}")
+                        calls, reset = probe.ceiling(scope == "parallel", mode != "out")
+                        method, best, med = best_ceiling(calls, min_time, repeat, budget, reset)
+                        rec = _record(cname, "copy", scope, dtype, size, best, med, probe.nbytes)
+                        rec.update(method=method, mode=mode, operands=nin)
+                        results.append(rec)
+                        ceiling[nin, mode, scope] = rec
+            for name, case in cases.items():
+                rows = [(t, "out") for t in (*targets, "numpy")]
+                rows += [(t, "in place") for t in inplace_targets if "in place" in modes]
+                for target, mode in rows:
+                    say(f"{name} [{target}{', in place' if mode != 'out' else ''}] {dtype} n={size}")
+                    fn = case.call(target, inplace=mode != "out")
                     fn()  # warm-up: touches out=, starts threads
-                    best, med = measure(fn, min_time, repeat, budget)
-                    results.append(_record(name, case.kind, target, dtype, size, best, med, case.nbytes))
-                del case
-            _ratios(results, dtype, size, ceiling)
+                    reset = case.reset if mode != "out" else None
+                    best, med = measure(fn, min_time, repeat, budget, reset=reset)
+                    rec = _record(name, case.kind, target, dtype, size, best, med, case.nbytes)
+                    rec.update(mode=mode, operands=len(case.operands))
+                    scope = "parallel" if target == "parallel" else "cpu"
+                    if target != "cuda":
+                        c = ceiling[len(case.operands), mode, scope]
+                        rec["ceiling_gbps"] = c["gbps"]
+                        rec["ceiling_method"] = f"{c['target']}: {c['method']}"
+                        rec["fraction_of_ceiling"] = rec["gbps"] / c["gbps"]
+                    results.append(rec)
+            del cases
+            _ratios(results, dtype, size)
     return {"environment": env, "first_call": first_call, "results": results}
 
 
@@ -617,27 +876,35 @@ def _record(name, kind, target, dtype, size, best, med, nbytes) -> dict:
     }
 
 
-def _ratios(results: list[dict], dtype, size, ceiling: dict[str, float]) -> None:
+def _ratios(results: list[dict], dtype, size) -> None:
+    """× NumPy for the out-of-place rows; in place ÷ out of place for the in-place rows."""
     dtype = str(np.dtype(dtype))
-    rows = [r for r in results if r["dtype"] == dtype and r["size"] == size]
-    numpy_time = {r["name"]: r["seconds"] for r in rows if r["target"] == "numpy"}
+    rows = [r for r in results if r["dtype"] == dtype and r["size"] == size and r["kind"] != "copy"]
+    out_time = {(r["name"], r["target"]): r["seconds"] for r in rows if r.get("mode", "out") == "out"}
     for r in rows:
-        if r["kind"] == "copy":
-            continue
-        if r["name"] in numpy_time:
-            r["speedup_vs_numpy"] = numpy_time[r["name"]] / r["seconds"]
-        if r["target"] == "parallel":
-            r["ceiling_gbps"] = max(ceiling.values())
-        else:
-            r["ceiling_gbps"] = ceiling["np.copyto"]
-        r["fraction_of_ceiling"] = r["gbps"] / r["ceiling_gbps"]
+        if r.get("mode", "out") == "out":
+            if (r["name"], "numpy") in out_time and r["target"] != "numpy":
+                r["speedup_vs_numpy"] = out_time[r["name"], "numpy"] / r["seconds"]
+        elif (r["name"], r["target"]) in out_time:
+            r["inplace_vs_out"] = r["seconds"] / out_time[r["name"], r["target"]]
 
 
 # --------------------------------------------------------------------------
 # output: table, markdown, plot
 # --------------------------------------------------------------------------
 
-_COLUMNS = ("function", "dtype", "size", "target", "time/call", "ns/elem", "GB/s", "× NumPy", "% of copy")
+_COLUMNS = (
+    "function",
+    "dtype",
+    "size",
+    "target",
+    "time/call",
+    "ns/elem",
+    "GB/s",
+    "× NumPy",
+    "% of copy",
+    "in place ÷ out",
+)
 
 
 def _fmt_time(s: float) -> str:
@@ -652,19 +919,27 @@ def _fmt_size(n: int) -> str:
     return f"1e{e}" if n > 0 and 10**e == n else str(n)
 
 
+def _target_cell(r: dict) -> str:
+    if r["kind"] == "copy":
+        return f"{r['target']}: {r['method']}" if "method" in r else r["target"]
+    return r["target"] if r.get("mode", "out") == "out" else f"{r['target']}, in place"
+
+
 def _row_cells(r: dict) -> list[str]:
     sp = r.get("speedup_vs_numpy")
     frac = r.get("fraction_of_ceiling")
+    ip = r.get("inplace_vs_out")
     return [
-        r["name"] if r["kind"] != "copy" else "copy (ceiling)",
+        r["name"] if r["kind"] != "copy" else f"{r['name']} (ceiling)",
         r["dtype"],
         _fmt_size(r["size"]),
-        r["target"],
+        _target_cell(r),
         _fmt_time(r["seconds"]),
         f"{r['ns_per_element']:.3g}",
         f"{r['gbps']:.3g}",
         "" if sp is None or r["target"] == "numpy" else f"{sp:.2f}",
         "" if frac is None else f"{100 * frac:.0f}%",
+        "" if ip is None else f"{ip:.2f}",
     ]
 
 
@@ -677,13 +952,20 @@ def _env_line(env: dict) -> str:
 
 
 def _sorted_rows(results: list[dict]) -> list[dict]:
-    order = {"cpu": 0, "parallel": 1, "cuda": 2, "numpy": 3, "np.copyto": 4, "numba prange": 5}
+    order = {"cpu": 0, "parallel": 1, "cuda": 2, "numpy": 3}
     names: list[str] = []
     for r in results:
         if r["name"] not in names:
             names.append(r["name"])
     return sorted(
-        results, key=lambda r: (names.index(r["name"]), r["dtype"], r["size"], order.get(r["target"], 9))
+        results,
+        key=lambda r: (
+            names.index(r["name"]),
+            r["dtype"],
+            r["size"],
+            r.get("mode", "out") != "out",
+            order.get(r["target"], 9),
+        ),
     )
 
 
@@ -701,20 +983,21 @@ def to_markdown(report: dict, command: str = "") -> str:
     if summary:
         lines += [
             f"Throughput at n = {_fmt_size(big)} elements (× NumPy: speedup over the best NumPy "
-            "expression; % of copy: fraction of the memory-copy ceiling):",
+            "expression; % of copy: fraction of the copy ceiling, the fastest pass moving the same "
+            "bytes; in place ÷ out: time of `f(x, out=x)` over `f(x, out=o)`):",
             "",
-            "| function | dtype | target | ns/elem | GB/s | × NumPy | % of copy |",
-            "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+            "| function | dtype | target | ns/elem | GB/s | × NumPy | % of copy | in place ÷ out |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in _sorted_rows(summary):
             c = _row_cells(r)
-            lines.append(f"| `{c[0]}` | {c[1]} | {c[3]} | {c[5]} | {c[6]} | {c[7]} | {c[8]} |")
+            lines.append(f"| `{c[0]}` | {c[1]} | {c[3]} | {c[5]} | {c[6]} | {c[7]} | {c[8]} | {c[9]} |")
         lines.append("")
     lines += [
         "<details><summary>Every point</summary>",
         "",
         "| " + " | ".join(_COLUMNS) + " |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in _sorted_rows(results):
         lines.append("| " + " | ".join(_row_cells(r)) + " |")
@@ -768,29 +1051,44 @@ def plot(report: dict, path: Path) -> None:
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.4 * nrow), squeeze=False, sharex=True)
     styles = {"cpu": ("C0", "o"), "parallel": ("C1", "s"), "cuda": ("C2", "^")}
     for ax, (name, dtype) in zip(axes.flat, panels, strict=False):
+        nin = next(r.get("operands", 1) for r in results if r["name"] == name and r["kind"] != "copy")
         for target in ("cpu", "parallel", "cuda", "numpy"):
+            for mode in MODES:
+                pts = sorted(
+                    (r["size"], r["gbps"])
+                    for r in results
+                    if r["name"] == name
+                    and r["dtype"] == dtype
+                    and r["target"] == target
+                    and r.get("mode", "out") == mode
+                )
+                if not pts:
+                    continue
+                xs, ys = zip(*pts, strict=True)
+                if target == "numpy":
+                    ax.plot(xs, ys, "k--", lw=1.2, label="NumPy (best expr.)")
+                elif mode == "out":
+                    color, marker = styles[target]
+                    ax.plot(xs, ys, color=color, marker=marker, label=f"fastrelu [{target}]")
+                else:
+                    color, marker = styles[target]
+                    ax.plot(
+                        xs, ys, color=color, marker=marker, mfc="none", ls=":", label=f"[{target}] in place"
+                    )
+        # the out-of-place ceilings for this call's operands: serial and all threads
+        for scope, color, style in (("cpu", "0.6", (0, (1, 1.5))), ("parallel", "0.15", (0, (6, 2)))):
             pts = sorted(
                 (r["size"], r["gbps"])
                 for r in results
-                if r["name"] == name and r["dtype"] == dtype and r["target"] == target
-            )
-            if not pts:
-                continue
-            xs, ys = zip(*pts, strict=True)
-            if target == "numpy":
-                ax.plot(xs, ys, "k--", lw=1.2, label="NumPy (best expr.)")
-            else:
-                color, marker = styles[target]
-                ax.plot(xs, ys, color=color, marker=marker, label=f"fastrelu [{target}]")
-        for method, style in (("np.copyto", ":"), ("numba prange", "-.")):
-            pts = sorted(
-                (r["size"], r["gbps"])
-                for r in results
-                if r["kind"] == "copy" and r["dtype"] == dtype and r["target"] == method
+                if r["kind"] == "copy"
+                and r["dtype"] == dtype
+                and r["target"] == scope
+                and r.get("mode") == "out"
+                and r.get("operands") == nin
             )
             if pts:
                 xs, ys = zip(*pts, strict=True)
-                ax.plot(xs, ys, color="0.55", ls=style, lw=1.2, label=f"copy ceiling ({method})")
+                ax.plot(xs, ys, color=color, ls=style, lw=2.0, label=f"copy ceiling ({scope})")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{name} ({dtype})", fontsize=10)
@@ -802,8 +1100,8 @@ def plot(report: dict, path: Path) -> None:
         ax.set_xlabel("elements")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
-    fig.suptitle(_env_line(report["environment"]), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    fig.suptitle("fastrelu throughput (GB/s) vs size\n" + _env_line(report["environment"]), fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.93))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -830,7 +1128,7 @@ def _print_table(report: dict, console) -> None:
         if prev is not None and key != prev:
             table.add_section()
         prev = key
-        style = "dim" if r["target"] in ("numpy", "np.copyto", "numba prange") else None
+        style = "dim" if r["target"] == "numpy" or r["kind"] == "copy" else None
         table.add_row(*(escape(c) for c in _row_cells(r)), style=style)
     console.print(table)
     if report["first_call"]:
@@ -895,6 +1193,11 @@ def build_parser(prog: str = "python -m fastrelu bench") -> argparse.ArgumentPar
         help="PNG of throughput vs size (default: %(default)s)",
     )
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument(
+        "--no-inplace",
+        action="store_true",
+        help="skip the in-place rows (f(x, out=x), f_grad(x, g, out=g) on cpu and parallel)",
+    )
     return p
 
 
@@ -918,8 +1221,12 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
     budget = args.budget if args.budget is not None else (0.2 if args.quick else 0.5)
     command = "python -m fastrelu bench " + " ".join(argv if argv is not None else sys.argv[2:])
 
+    inplace = not args.no_inplace
+    nin = {len(make_case(n, "float32", 1).operands) for n in names}
+    n_ip = len([t for t in targets if t in ("cpu", "parallel")]) if inplace else 0
+    n_ceil = len(nin) * (2 if inplace else 1) * (2 if "parallel" in targets else 1)
     npoints = len(names) * len(targets) + 1
-    npoints += len(dtypes) * len(sizes) * (len(COPY_TARGETS) + len(names) * (len(targets) + 1))
+    npoints += len(dtypes) * len(sizes) * (n_ceil + len(names) * (len(targets) + 1 + n_ip))
     t_start = time.perf_counter()
     try:
         from rich.console import Console
@@ -945,7 +1252,9 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
             def say(msg: str) -> None:
                 prog.update(task, description=escape(msg), advance=1)
 
-            report = run(names, sizes, dtypes, targets, min_time, repeat, progress=say, budget=budget)
+            report = run(
+                names, sizes, dtypes, targets, min_time, repeat, progress=say, budget=budget, inplace=inplace
+            )
     else:
         report = run(
             names,
@@ -956,6 +1265,7 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
             repeat,
             progress=lambda m: print(m, flush=True),
             budget=budget,
+            inplace=inplace,
         )
     report["command"] = command
     report["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
