@@ -72,6 +72,8 @@ class Activation:
     #: ``y -> g * f'(x)`` from the saved output, where that is well defined
     grad_from_output: Callable | None = None
     grad_from_output_note: str = ""
+    #: validate the parameters of ``grad_from_output`` (instead of ``check``); raise ValueError
+    grad_from_output_check: Callable | None = None
     kinks: tuple[Kink, ...] = ()
     #: parameter values the tests use (required params need one)
     test_params: dict = field(default_factory=dict)
@@ -142,9 +144,34 @@ def _any(cond, *vals) -> bool:
     """
     if all(type(v) in _PY_NUMBERS for v in vals):
         return bool(cond(*vals))
-    if not all(isinstance(v, (np.ndarray, np.generic, int, float)) for v in vals):
+    if not all(isinstance(v, (np.ndarray, np.generic, int, float, list, tuple)) for v in vals):
         return False
-    return bool(np.any(cond(*(np.asarray(v) for v in vals))))
+    arrs = [np.asarray(v) for v in vals]
+    if not all(a.dtype.kind in "biuf" for a in arrs):
+        return False  # not numbers: the call's failure path names the operand
+    return bool(np.any(cond(*arrs)))
+
+
+def _check_leaky_relu_from_output(negative_slope):
+    # the sign of y = leaky_relu(x) tells the sign of x only for a slope >= 0
+    if _any(lambda a: np.logical_not(a >= 0), negative_slope):
+        raise ValueError(
+            f"leaky_relu_grad_from_output: negative_slope={negative_slope!r} is negative (or NaN): "
+            "the gradient cannot be computed from the output with a negative slope. As PyTorch "
+            '("In-place leakyReLu backward calculation is triggered with a negative slope which is '
+            'not supported"), use leaky_relu_grad(x, g, negative_slope) with the forward input'
+        )
+
+
+def _check_elu_from_output(alpha):
+    # for x <= 0, y = alpha * expm1(x) keeps the sign of x only for alpha >= 0
+    if _any(lambda a: np.logical_not(a >= 0), alpha):
+        raise ValueError(
+            f"elu_grad_from_output: alpha={alpha!r} is negative (or NaN): the gradient cannot be "
+            'computed from the output with a negative alpha. As PyTorch ("In-place elu backward '
+            'calculation is triggered with a negative slope which is not supported"), use '
+            "elu_grad(x, g, alpha) with the forward input"
+        )
 
 
 def _check_hardtanh(min_val, max_val):
@@ -256,7 +283,11 @@ TABLE: tuple[Activation, ...] = (
         forward=K.leaky_relu,
         grad=K.leaky_relu_grad,
         grad_from_output=K.leaky_relu_grad_from_output,
-        grad_from_output_note="``y = leaky_relu(x, negative_slope)``; requires ``negative_slope > 0``.",
+        grad_from_output_note=(
+            "``y = leaky_relu(x, negative_slope)``; requires ``negative_slope >= 0`` "
+            "(ValueError otherwise, as PyTorch's in-place backward)."
+        ),
+        grad_from_output_check=_check_leaky_relu_from_output,
         summary="Leaky rectified linear unit.",
         math=r"x \text{ if } x > 0 \text{ else } a x",
         grad_math=r"g \text{ if } x > 0 \text{ else } a g",
@@ -353,7 +384,11 @@ TABLE: tuple[Activation, ...] = (
         forward=K.elu,
         grad=K.elu_grad,
         grad_from_output=K.elu_grad_from_output,
-        grad_from_output_note="``y = elu(x, alpha)``; for ``x <= 0``, ``alpha * exp(x) = y + alpha``.",
+        grad_from_output_note=(
+            "``y = elu(x, alpha)``; for ``x <= 0``, ``alpha * exp(x) = y + alpha``; requires "
+            "``alpha >= 0`` (ValueError otherwise, as PyTorch's in-place backward)."
+        ),
+        grad_from_output_check=_check_elu_from_output,
         summary="Exponential linear unit.",
         math=r"x \text{ if } x > 0 \text{ else } \alpha\,\mathrm{expm1}(x)",
         grad_math=r"g \text{ if } x > 0 \text{ else } \alpha e^{x} g",

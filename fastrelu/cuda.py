@@ -867,11 +867,13 @@ class CudaUfunc(Ufunc):
     def _prepare(self, args, kwargs, positional):
         nd = self._ndata
         params = args[nd:]
-        if self._check is not None and all(_is_scalar(p) for p in params):
+        # scalars and host arrays are checked; device parameters would need a copy
+        if self._check is not None and all(_is_scalar(p) or type(p) is np.ndarray for p in params):
             self._check(*params)
         if positional and self._is_prelu:
             w = args[nd]
-            if getattr(w, "ndim", 0) == 1 and w.shape[0] != 1:
+            wn = getattr(w, "ndim", 0)
+            if wn > 1 or (wn == 1 and w.shape[0] != 1):  # > 1-D raises, as PyTorch
                 args = (*args[:nd], _prelu_weight(args[0], w, 1))
         return args, kwargs
 

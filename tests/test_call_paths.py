@@ -42,7 +42,9 @@ def test_stride_patterns_agree(target, name, dtype):
     np.testing.assert_array_equal(f(*strided, *ps), want)
     # element by element, one column at a time of a 2-D broadcast
     col = tuple(np.broadcast_to(a[:, None], (n, 2)) for a in data)
-    wide = f(*col, *(np.full((1, 2), p, dtype) for p in ps))
+    # (prelu's weight is at most 1-D, as PyTorch's: its 2 channels lie along axis 1)
+    pshape = (2,) if name.startswith("prelu") else (1, 2)
+    wide = f(*col, *(np.full(pshape, p, dtype) for p in ps))
     np.testing.assert_array_equal(wide[:, 0], want)
     np.testing.assert_array_equal(wide[:, 1], want)
     # a strided out= (written element by element by the trampoline)

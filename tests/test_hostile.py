@@ -85,13 +85,18 @@ def test_integer_and_bool_inputs(mod, name, dt):
     if np.dtype(dt).kind == "i":
         x[0] = -3
     spec, kind = resolve(name)
-    if name.startswith("hardtanh") and np.dtype(dt).kind == "u" and kind == "forward":
-        # min_val=-1 on unsigned integers: NEP 50 refuses the Python int (SEMANTICS.md: an error)
-        with pytest.raises(OverflowError, match="out of bounds"):
+    if name in ("hardtanh", "threshold") and np.dtype(dt).kind == "u":
+        # min_val=-1 / value=-2 on unsigned integers: parameters are cast to x's dtype, and a
+        # value out of its range is NumPy's OverflowError (semantics.md, integer inputs)
+        with pytest.raises(OverflowError, match="out of bounds for " + np.dtype(dt).name):
             _call(mod, name, x)
         return
-    want = _expected_dtype(name, np.dtype(dt))
     y = _call(mod, name, x)
+    if kind == "forward" and spec.int_exact and np.dtype(dt).kind in "iu":
+        # integer input keeps its dtype, parameters cast to it (as PyTorch)
+        assert y.dtype == dt, (name, dt, y.dtype)
+        return
+    want = _expected_dtype(name, np.dtype(dt))
     # Accepted: NumPy's promotion with weak Python-scalar parameters (``want``, as np.arctan2(x, 0.01)),
     # or the loop x alone selects (np.exp's rule: parameters never promote, as for float x).
     loops = [np.dtype(d) for d in spec.dtypes("forward" if kind == "forward" else "grad")]
