@@ -318,10 +318,11 @@ def _fwd_stats(x, b, P, inner, C, y, cnt):
 
 # --------------------------------------------------------------------------
 # forward + 1-bit mask (np.packbits(..., axis=-1, bitorder="little") layout):
-# per row, the forward loop, then one mask byte per 8 elements (``_bits``,
-# from x + b again while the row is in L1).  The last byte of a row whose
-# length is not a multiple of 8 goes through an 8-element scratch and keeps
-# only its valid bits (padding bits are 0).
+# per row, one mask byte per 8 elements (``_bits``), then the forward loop
+# (reading x + b again while the row is in L1).  The mask is taken before the
+# row is written, so ``y`` may be ``x`` (in place).  The last byte of a row
+# whose length is not a multiple of 8 goes through an 8-element scratch and
+# keeps only its valid bits (padding bits are 0).
 # --------------------------------------------------------------------------
 
 
@@ -345,13 +346,13 @@ def _fwd_mask(x, b, P, inner, C, y, m, lo, hi):
             xr = x[i, c0:c1]
             yr = y[i, c0:c1]
             mr = m[i, c0 // 8 : c0 // 8 + (n + 7) // 8]
-            for j in range(n):
-                yr[j] = _a(xr[j] + bs[j], p0, p1, j)  # noqa: F821
             for q in range(full):
                 mr[q] = _bits(xr, bs, 8 * q, lo, hi)  # noqa: F821 (bound per predicate)
             if rest:
                 s[0, :rest] = xr[8 * full :]
                 mr[full] = _bits(s[0], s[1], 0, lo, hi) & ((1 << rest) - 1)  # noqa: F821
+            for j in range(n):
+                yr[j] = _a(xr[j] + bs[j], p0, p1, j)  # noqa: F821
 
 
 # --------------------------------------------------------------------------

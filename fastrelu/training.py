@@ -27,8 +27,11 @@ Layout conventions
   :func:`prelu_backward`.
 * dtypes: float32 and float64 (other dtypes raise ``TypeError``).  Parameters
   and bias are cast to ``x``'s dtype, as the ufuncs do.  Non-contiguous inputs
-  are copied once; ``out`` must be C-contiguous (``out=g`` is allowed in the
-  backward functions).
+  are copied once; ``out`` must be C-contiguous (``out=x`` is allowed in
+  :func:`bias_act` and the ``*_mask`` forwards, ``out=g`` in the backward
+  functions).
+* masks are returned as :class:`BitMask` (a uint8 ndarray that records the
+  row length, so a ``g`` of another row length is refused).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from fastrelu._spec import BY_NAME, Activation
 __all__ = [
     "PARALLEL_MIN",
     "ActivationStats",
+    "BitMask",
     "DeadUnitTracker",
     "bias_act",
     "hardtanh_grad_mask",
@@ -357,7 +361,9 @@ def _forward(spec: Activation, x, b, values: dict, out, diagnostics: bool, paral
     # units: the last axis of 1-D/2-D input (one count row), axis 1 of N-D
     # input (a count row per channel, summed over the last axis below)
     K = C if x.ndim > 2 else 1
-    nb = _blocks(T._units(R, F)[2], K * F, 4 * _num_threads() if par else 1)
+    # 16 blocks per thread: a thread that loses its core (a loaded machine)
+    # holds back at most 1/16 of its share, as the forward's per-unit prange
+    nb = _blocks(T._units(R, F)[2], K * F, 16 * _num_threads() if par else 1)
     cnt = np.zeros((nb, K, F), np.int32 if R < 2**31 else np.int64)
     T.get("fwd_stats", spec.forward, None, par)(x2, bb, P, inner, C, y2, cnt)
     if x.ndim > 2:
@@ -421,23 +427,62 @@ def mask_nbytes(n_features: int) -> int:
     return (operator.index(n_features) + 7) // 8
 
 
+class BitMask(np.ndarray):
+    """A packed mask (uint8 ndarray, ``np.packbits(m, axis=-1, bitorder="little")``)
+    that remembers the row length it packs: :attr:`n_features`.
+
+    The ``*_mask`` functions return one; the ``*_grad_mask`` functions check
+    ``g.shape[-1]`` against :attr:`n_features` (a mask of rows of 10 and a
+    ``g`` of rows of 9 have the same number of bytes per row).  Views and
+    copies keep :attr:`n_features` while they keep the mask's last axis and
+    dtype; it is ``None`` otherwise, and for a plain uint8 array used as a
+    mask, whose set padding bits are then the only detectable mismatch.
+    """
+
+    n_features: int | None
+
+    def __array_finalize__(self, obj):
+        nf = getattr(obj, "n_features", None)
+        if nf is not None and (self.dtype != np.uint8 or self.ndim == 0 or self.shape[-1] != mask_nbytes(nf)):
+            nf = None
+        self.n_features = nf
+
+    def __reduce__(self):
+        fn, args, state = super().__reduce__()
+        return fn, args, (state, self.n_features)
+
+    def __setstate__(self, state):
+        base, self.n_features = state
+        super().__setstate__(base)
+
+
+def _bitmask(m: np.ndarray, n_features: int) -> BitMask:
+    bm = m.view(BitMask)
+    bm.n_features = n_features
+    return bm
+
+
 def unpack_mask(mask, n_features: int) -> np.ndarray:
     """The boolean mask back from its bits (for inspection and tests)."""
     return np.unpackbits(np.asarray(mask), axis=-1, count=n_features, bitorder="little").astype(bool)
 
 
-def _forward_mask(spec: Activation, x, bias, values: dict, pred: str, lo, hi, out, parallel):
+def _forward_mask(spec: Activation, x, bias, values: dict, pred: str, lo, hi, out, parallel, mask_out=None):
+    # the mask of a row is taken before the row is written: out may be x
     x = _float_array(x)
     x2 = _rows(x)
     bb = _bias(bias, x)
     P = _param_block(spec, values, x)
     y = _out(out, x.shape, x.dtype)
     R, F = x2.shape
-    m = np.empty((R, mask_nbytes(F)), np.uint8)
+    mshape = (*x.shape[:-1], mask_nbytes(F))
+    m = np.empty(mshape, np.uint8) if mask_out is None else _out(mask_out, mshape, np.dtype(np.uint8))
     par = _use_parallel(x2.size, parallel)
     lo, hi = x.dtype.type(lo), x.dtype.type(hi)  # compare in x's dtype
-    T.get("fwd_mask", spec.forward, pred, par)(x2, bb, P, *_classes(x.shape), y.reshape(x2.shape), m, lo, hi)
-    return y, m.reshape((*x.shape[:-1], m.shape[1]))
+    T.get("fwd_mask", spec.forward, pred, par)(
+        x2, bb, P, *_classes(x.shape), y.reshape(x2.shape), m.reshape(R, -1), lo, hi
+    )
+    return y, _bitmask(m, F)
 
 
 def relu_mask(x, bias=None, *, out=None, parallel=None):
@@ -477,17 +522,36 @@ def _check_mask(mask, g) -> tuple[np.ndarray, np.ndarray]:
     g = _float_array(g, "g")
     if g.ndim == 0:
         raise ValueError("g must have at least one dimension")
+    F = g.shape[-1]
+    nf = getattr(mask, "n_features", None)
     mask = np.asarray(mask)
-    want = (*g.shape[:-1], mask_nbytes(g.shape[-1]))
+    want = (*g.shape[:-1], mask_nbytes(F))
     if mask.dtype != np.uint8 or mask.shape != want:
         raise ValueError(
             f"mask must be uint8 of shape {want} for g of shape {g.shape}, got {mask.dtype} {mask.shape}"
         )
-    return np.ascontiguousarray(mask).reshape(math.prod(want[:-1]), want[-1]), g
+    if nf is not None and nf != F:
+        raise ValueError(
+            f"mask was built for rows of {nf} elements, g has rows of {F} (g.shape = {g.shape}); "
+            "the mask and g must come from arrays of the same shape"
+        )
+    m2 = np.ascontiguousarray(mask).reshape(math.prod(want[:-1]), want[-1])
+    if nf is None and F % 8 and m2.size and np.any(m2[:, -1] >> (F % 8)):
+        # padding bits are 0 in a mask of rows of F elements: a set one means longer rows
+        raise ValueError(
+            f"mask has bits set beyond the {F} elements of g's rows (g.shape = {g.shape}): "
+            "it was built for longer rows"
+        )
+    return m2, g
 
 
 def _grad_mask(mask, g, slope, out, parallel):
     m2, g = _check_mask(mask, g)
+    return _grad_mask_rows(m2, g, slope, out, parallel)
+
+
+def _grad_mask_rows(m2, g, slope, out, parallel):
+    """The mask backward of a checked ``(rows, bytes)`` mask *m2*."""
     res = _out(out, g.shape, g.dtype)
     g2 = _rows(g)  # no copy when g is contiguous; out=g works in place
     r2 = res.reshape(g2.shape)
@@ -496,8 +560,10 @@ def _grad_mask(mask, g, slope, out, parallel):
     par = _use_parallel(g2.size, parallel)
     P = slope if slope is not None else np.zeros((1, 1, g2.shape[1]), g.dtype)
     variant = "select" if slope is None else "slope"
-    if par and r2.ctypes.data != g2.ctypes.data and _parallel.streams(r2.nbytes):
-        variant += "_st"  # a large fresh out: non-temporal stores, as fastrelu.parallel
+    if r2.ctypes.data != g2.ctypes.data and _parallel.streams(r2.nbytes):
+        # a large fresh out (serial or parallel): non-temporal stores, as
+        # fastrelu.parallel; in place the lines are already owned, never streamed
+        variant += "_st"
     T.get("bwd_mask", None, variant, par)(m2, g2, P, *_classes(g.shape), r2)
     return res
 

@@ -593,3 +593,73 @@ def test_stats_3d_channels_and_counts():
         np.testing.assert_array_equal(y, tr.bias_act(x, b, "gelu"))
         np.testing.assert_array_equal(st.active_counts, (x + b > 0).sum(axis=(0, 2)))
         assert st.active_counts.dtype == np.int64 and st.samples == 9 * 1030 and st.axis == 1
+
+
+# --------------------------------------------------------------------------
+# the mask knows its row length; mask forward in place
+# --------------------------------------------------------------------------
+
+
+def test_mask_of_other_row_length_is_refused():
+    """A mask of rows of 10 and a g of rows of 9 have 2 bytes per row: refused."""
+    x = _data((4, 10), np.float32)
+    x[:, 9] = 1.0  # a bit beyond 9 elements is set in every row
+    _, m = tr.relu_mask(x)
+    assert isinstance(m, tr.BitMask) and m.n_features == 10
+    g9 = _data((4, 9), np.float32, seed=1)
+    for fn, extra in [
+        (tr.relu_grad_mask, ()),
+        (tr.relu6_grad_mask, ()),
+        (tr.hardtanh_grad_mask, ()),
+        (tr.leaky_relu_grad_mask, (0.1,)),
+        (tr.prelu_grad_mask, (0.25,)),
+    ]:
+        with pytest.raises(ValueError, match="built for rows of 10 elements, g has rows of 9"):
+            fn(m, g9, *extra)
+    # a plain uint8 array (e.g. saved and loaded): the set padding bits give it away
+    with pytest.raises(ValueError, match="bits set beyond the 9 elements"):
+        tr.relu_grad_mask(np.array(m).view(np.ndarray), g9)
+    # views keep the row length while they keep the last axis; pickling keeps it
+    import pickle
+
+    assert m[1:].n_features == 10 and pickle.loads(pickle.dumps(m)).n_features == 10
+    assert m.reshape(-1).n_features is None
+    # the matching g is accepted, and equals the x-reading gradient
+    g10 = _data((4, 10), np.float32, seed=1)
+    np.testing.assert_array_equal(tr.relu_grad_mask(m, g10), fastrelu.relu_grad(x, g10))
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize(("name", "params", "pred", "_"), MASK_CASES, ids=[c[0] for c in MASK_CASES])
+def test_mask_forward_in_place(name, params, pred, _, parallel):
+    """out=x: the mask is taken before the row is written (also with a bias)."""
+    x = _data((37, 203), np.float32, scale=4.0)
+    bias = _data(203, np.float32, seed=4)
+    y, m = getattr(tr, f"{name}_mask")(x, *params, bias=bias, parallel=parallel)
+    xi = x.copy()
+    yi, mi = getattr(tr, f"{name}_mask")(xi, *params, bias=bias, out=xi, parallel=parallel)
+    assert yi is xi
+    np.testing.assert_array_equal(xi, y)
+    np.testing.assert_array_equal(mi, m)
+    np.testing.assert_array_equal(mi, np.packbits(pred(x + bias), axis=-1, bitorder="little"))
+
+
+@pytest.mark.skipif(not _build.STREAM_OK, reason="non-temporal stores are used on x86-64 only")
+def test_mask_backward_streamed_serial(monkeypatch):
+    """The serial mask backward streams a large fresh out too (same values)."""
+    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
+    used = []
+    real = T.get
+
+    def spy(template, kernel=None, variant=None, parallel=False):
+        used.append((variant, parallel))
+        return real(template, kernel, variant, parallel)
+
+    monkeypatch.setattr(T, "get", spy)
+    x = _data((19, 37), np.float64, scale=4.0)
+    g = _data(x.shape, np.float64, seed=3)
+    _, m = tr.relu_mask(x, parallel=False)
+    out = np.full_like(g, 7.0)
+    assert tr.relu_grad_mask(m, g, out=out, parallel=False) is out
+    assert used[-1] == ("select_st", False)
+    np.testing.assert_array_equal(out, fastrelu.relu_grad(x, g))
