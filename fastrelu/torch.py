@@ -26,9 +26,11 @@ trace it) and ``register_autograd``:
 
 from __future__ import annotations
 
+import math
+import types
+
 import numpy as np
 
-import fastrelu
 from fastrelu._spec import BY_NAME
 
 __all__ = [  # + the nn.Module classes (_MODULES), created on first access
@@ -44,10 +46,12 @@ __all__ = [  # + the nn.Module classes (_MODULES), created on first access
     "prelu",
     "relu",
     "relu6",
+    "rrelu",
     "selu",
     "silu",
     "softplus",
     "squareplus",
+    "threshold",
 ]
 
 _PIECEWISE_LINEAR = frozenset(
@@ -65,26 +69,156 @@ def _torch():
 # running a fastrelu function on tensors without copies
 # --------------------------------------------------------------------------
 
+#: outputs of at least this many bytes are backed by transparent huge pages
+_HUGE_MIN = 4 << 20
+_HUGE_PAGE = 1 << 21
+_MADV_HUGEPAGE = 14  # Linux
+_madvise: list = []
+
+
+def _hugepages(t) -> None:
+    """Ask Linux to back the untouched memory of a fresh CPU tensor with
+    transparent huge pages (``madvise(MADV_HUGEPAGE)`` on its 2 MiB-aligned
+    interior), as NumPy does for its own large allocations.  Writing a fresh
+    64 MiB output then takes 32 page faults instead of 16384: the faults, not
+    the kernel, are most of a large fresh output's cost.  A no-op elsewhere
+    (and where THP is off); the tensor's values and layout are unaffected.
+    """
+    nbytes = t.numel() * t.element_size()
+    if nbytes < _HUGE_MIN:
+        return
+    if not _madvise:
+        fn = None
+        import sys
+
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = libc.madvise
+                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+                fn.restype = ctypes.c_int
+            except (OSError, AttributeError):  # pragma: no cover - no libc madvise
+                fn = None
+        _madvise.append(fn)
+    fn = _madvise[0]
+    if fn is None:  # pragma: no cover - not Linux
+        return
+    a = t.data_ptr()
+    lo = -(-a // _HUGE_PAGE) * _HUGE_PAGE
+    hi = (a + nbytes) // _HUGE_PAGE * _HUGE_PAGE
+    if hi > lo:
+        fn(lo, hi - lo, _MADV_HUGEPAGE)  # advice only: its result does not matter
+
+
+def _empty(like):
+    """A fresh C-contiguous tensor like *like* (torch-allocated; huge pages when large)."""
+    torch = _torch()
+    out = torch.empty_like(like, memory_format=torch.contiguous_format)
+    if not out.is_cuda:
+        _hugepages(out)
+    return out
+
 
 def _np(t):
     return t.detach().numpy()
 
 
-def _call(fname: str, tensors: list, params: list, like):
-    """``fastrelu.<fname>(*tensors, *params)`` into a new tensor like *like*."""
+def _call(fname: str, tensors: list, params: list, like, out=None):
+    """``fastrelu.parallel.<fname>(*tensors, *params)`` into a new tensor like
+    *like* (or into *out*, which may be one of *tensors*)."""
     torch = _torch()
     if like.is_cuda:  # pragma: no cover - needs a GPU
         from fastrelu import cuda
 
-        out = torch.empty_like(like)
-        getattr(cuda, fname)(*tensors, *params, out=out)
-        return out
+        res = torch.empty_like(like) if out is None else out
+        getattr(cuda, fname)(*tensors, *params, out=res)
+        return res
     if like.dtype == torch.bfloat16:  # NumPy has no bfloat16: compute in float32
         res = _call(fname, [t.float() for t in tensors], params, like.float())
-        return res.to(torch.bfloat16)
-    out = torch.empty_like(like, memory_format=torch.contiguous_format)
-    getattr(fastrelu, fname)(*[_np(t) for t in tensors], *params, out=out.numpy())
-    return out
+        if out is None:
+            return res.to(torch.bfloat16)
+        return out.copy_(res)
+    res = _empty(like) if out is None else out
+    getattr(_parallel_target(), fname)(*[_np(t) for t in tensors], *params, out=_np(res))
+    return res
+
+
+def _parallel_target():
+    import fastrelu.parallel
+
+    return fastrelu.parallel
+
+
+# --------------------------------------------------------------------------
+# relu-like functions save a 1-bit mask instead of x (fastrelu.training)
+# --------------------------------------------------------------------------
+
+#: name -> (predicate variant, lo, hi) of the mask: the gradient's pass-through
+#: set, as fastrelu.training (NaN inputs as the x-reading gradients)
+_MASKED = {
+    "relu": ("open", 0.0, math.nan),
+    "relu6": ("open", 0.0, 6.0),
+    "hardtanh": ("open", None, None),  # (min_val, max_val)
+    "threshold": ("open", None, math.nan),  # (threshold, +inf)
+    "leaky_relu": ("pos", 0.0, 0.0),
+    "rrelu": ("pos", 0.0, 0.0),  # evaluation mode: leaky with the mean slope
+}
+#: masked functions whose backward scales the masked-out elements (slope)
+_SLOPED = frozenset({"leaky_relu", "rrelu"})
+
+
+def _use_mask(x, name: str) -> bool:
+    torch = _torch()
+    return (
+        name in _MASKED
+        and x.dim() >= 1
+        and x.dtype in (torch.float32, torch.float64)
+        and x.device.type == "cpu"
+    )
+
+
+def _mask_shape(x) -> tuple:
+    return (*x.shape[:-1], (x.shape[-1] + 7) // 8)
+
+
+def _mask_forward(x, name: str, params: list, y, m) -> None:
+    """``y = f(x)`` and the mask ``m`` (tensors; ``y`` may be ``x``)."""
+    from fastrelu import training as tr
+
+    spec = BY_NAME[name]
+    pred, lo, hi = _MASKED[name]
+    if name == "hardtanh":
+        lo, hi = params
+    elif name == "threshold":
+        lo = params[0]
+    values = {p.name: v for p, v in zip(spec.params, params, strict=True)}
+    xn = _np(x)
+    tr._forward_mask(spec, xn, None, values, pred, lo, hi, _np(y), None, mask_out=_np(m))
+
+
+def _slope(name: str, params: list, dtype) -> float | None:
+    dt = np.dtype(dtype).type
+    if name == "leaky_relu":
+        return params[0]
+    if name == "rrelu":  # the eval-mode kernel's slope, in x's dtype
+        return float((dt(params[0]) + dt(params[1])) * dt(0.5))
+    return None
+
+
+def _mask_backward(m, g, name: str, params: list, out=None):
+    from fastrelu import training as tr
+
+    res = _empty(g) if out is None else out
+    gn = _np(g.contiguous())
+    m2 = _np(m).reshape(-1, m.shape[-1]) if m.dim() else _np(m).reshape(1, -1)
+    slope = _slope(name, params, gn.dtype)
+    P = None
+    if slope is not None:
+        P = np.full((1, 1, gn.shape[-1]), slope, gn.dtype)
+    tr._grad_mask_rows(m2, gn, P, _np(res), None)
+    return res
 
 
 # --------------------------------------------------------------------------
@@ -195,10 +329,10 @@ def _ops():
     def prelu_op(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if x.is_cuda:  # pragma: no cover
             return _call("prelu", [x, weight], [], x)
-        out = torch.empty_like(x, memory_format=torch.contiguous_format)
         if x.dtype == torch.bfloat16:
             return prelu_op(x.float(), weight.float()).to(x.dtype)
-        fastrelu.prelu(_np(x), _np(weight).astype(_np(x).dtype, copy=False), out=out.numpy())
+        out = _empty(x)
+        _parallel_target().prelu(_np(x), _np(weight).astype(_np(x).dtype, copy=False), out=out.numpy())
         return out
 
     @prelu_op.register_fake
@@ -266,7 +400,199 @@ def _ops():
 
     prelu_bwd.register_autograd(pbwd_backward, setup_context=pbwd_setup)
 
-    _OPS.append((act, act_grad, prelu_op, prelu_bwd))
+    # -- relu-like: forward with the 1-bit mask, backward from the mask -----
+    @custom_op(
+        "fastrelu::act_mask",
+        mutates_args=(),
+        schema="(Tensor x, str name, float[] params) -> (Tensor, Tensor)",
+    )
+    def act_mask(x: torch.Tensor, name: str, params: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        y = _empty(x)
+        m = torch.empty(_mask_shape(x), dtype=torch.uint8)
+        _mask_forward(x, name, list(params), y, m)
+        return y, m
+
+    @act_mask.register_fake
+    def _(x, name, params):
+        return torch.empty_like(x), x.new_empty(_mask_shape(x), dtype=torch.uint8)
+
+    @custom_op(
+        "fastrelu::mask_grad",
+        mutates_args=(),
+        schema="(Tensor mask, Tensor g, str name, float[] params) -> Tensor",
+    )
+    def mask_grad(mask: torch.Tensor, g: torch.Tensor, name: str, params: list[float]) -> torch.Tensor:
+        return _mask_backward(mask, g, name, list(params))
+
+    @mask_grad.register_fake
+    def _(mask, g, name, params):
+        return torch.empty_like(g, memory_format=torch.contiguous_format)
+
+    def act_mask_setup(ctx, inputs, output):
+        _, name, params = inputs
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(output[1])
+        ctx.name = name
+        ctx.params = params
+
+    def act_mask_backward(ctx, g, _gm):
+        (m,) = ctx.saved_tensors
+        return mask_grad(m, g, ctx.name, ctx.params), None, None
+
+    act_mask.register_autograd(act_mask_backward, setup_context=act_mask_setup)
+
+    def mask_grad_setup(ctx, inputs, output):
+        m, _, name, params = inputs
+        ctx.save_for_backward(m)
+        ctx.name = name
+        ctx.params = params
+
+    def mask_grad_backward(ctx, gg):
+        # linear in g; f'' = 0 away from the kinks (x is not an input here)
+        (m,) = ctx.saved_tensors
+        return None, mask_grad(m, gg, ctx.name, ctx.params), None, None
+
+    mask_grad.register_autograd(mask_grad_backward, setup_context=mask_grad_setup)
+
+    # -- in place (no autograd here: the autograd.Function wrappers below) --
+    @custom_op("fastrelu::act_", mutates_args=("x",), schema="(Tensor(a!) x, str name, float[] params) -> ()")
+    def act_(x: torch.Tensor, name: str, params: list[float]) -> None:
+        if x.is_contiguous() and x.device.type == "cpu" and x.dtype != torch.bfloat16:
+            _call(name, [x], list(params), x, out=x)
+        else:  # strided, bfloat16, CUDA: out of place, then copied back
+            x.copy_(_call(name, [x], list(params), x))
+
+    @custom_op(
+        "fastrelu::act_mask_",
+        mutates_args=("x",),
+        schema="(Tensor(a!) x, str name, float[] params) -> Tensor",
+    )
+    def act_mask_(x: torch.Tensor, name: str, params: list[float]) -> torch.Tensor:
+        m = torch.empty(_mask_shape(x), dtype=torch.uint8)
+        if x.is_contiguous():
+            _mask_forward(x, name, list(params), x, m)
+        else:
+            y = _empty(x)
+            _mask_forward(x, name, list(params), y, m)
+            x.copy_(y)
+        return m
+
+    @act_mask_.register_fake
+    def _(x, name, params):
+        return x.new_empty(_mask_shape(x), dtype=torch.uint8)
+
+    @custom_op(
+        "fastrelu::act_into_",
+        mutates_args=("out",),
+        schema="(Tensor src, Tensor(a!) out, str name, float[] params) -> ()",
+    )
+    def act_into_(src: torch.Tensor, out: torch.Tensor, name: str, params: list[float]) -> None:
+        if out.is_contiguous() and out.device.type == "cpu" and out.dtype != torch.bfloat16:
+            _call(name, [src], list(params), src, out=out)
+        else:
+            out.copy_(_call(name, [src], list(params), src))
+
+    @custom_op("fastrelu::copy", mutates_args=(), schema="(Tensor x) -> Tensor")
+    def copy(x: torch.Tensor) -> torch.Tensor:
+        # one thread (NumPy), into a huge-page tensor: no OpenMP region between
+        # the fastrelu kernels of an in-place step
+        if x.device.type != "cpu" or x.dtype == torch.bfloat16:  # pragma: no cover
+            return x.clone(memory_format=torch.contiguous_format)
+        out = _empty(x)
+        np.copyto(out.numpy(), _np(x))
+        return out
+
+    @copy.register_fake
+    def _(x):
+        return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+    copy.register_autograd(lambda ctx, g: g)
+
+    # -- rrelu in training mode: counter-based slopes (fastrelu.training) ---
+    @custom_op(
+        "fastrelu::rrelu_train",
+        mutates_args=(),
+        schema="(Tensor x, float lower, float upper, int seed) -> Tensor",
+    )
+    def rrelu_train(x: torch.Tensor, lower: float, upper: float, seed: int) -> torch.Tensor:
+        from fastrelu import training as tr
+
+        y = _empty(x)
+        tr.rrelu_train(_np(x), lower, upper, seed, out=_np(y))
+        return y
+
+    @rrelu_train.register_fake
+    def _(x, lower, upper, seed):
+        return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+    @custom_op(
+        "fastrelu::rrelu_train_grad",
+        mutates_args=(),
+        schema="(Tensor x, Tensor g, float lower, float upper, int seed) -> Tensor",
+    )
+    def rrelu_train_grad(
+        x: torch.Tensor, g: torch.Tensor, lower: float, upper: float, seed: int
+    ) -> torch.Tensor:
+        from fastrelu import training as tr
+
+        res = _empty(g)
+        tr.rrelu_train_grad(_np(x), _np(g), lower, upper, seed, out=_np(res))
+        return res
+
+    @rrelu_train_grad.register_fake
+    def _(x, g, lower, upper, seed):
+        return torch.empty_like(g, memory_format=torch.contiguous_format)
+
+    @custom_op(
+        "fastrelu::rrelu_train_",
+        mutates_args=("x",),
+        schema="(Tensor(a!) x, float lower, float upper, int seed) -> ()",
+    )
+    def rrelu_train_(x: torch.Tensor, lower: float, upper: float, seed: int) -> None:
+        from fastrelu import training as tr
+
+        # element i reads x[i] and writes x[i] only: in place is safe
+        tr.rrelu_train(_np(x), lower, upper, seed, out=_np(x))
+
+    def rrelu_setup(ctx, inputs, output):
+        x, lower, upper, seed = inputs
+        ctx.save_for_backward(x)
+        ctx.args = (lower, upper, seed)
+
+    def rrelu_backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return rrelu_train_grad(x, g, *ctx.args), None, None, None
+
+    rrelu_train.register_autograd(rrelu_backward, setup_context=rrelu_setup)
+
+    def rrelu_grad_setup(ctx, inputs, output):
+        x, _, lower, upper, seed = inputs
+        ctx.save_for_backward(x)
+        ctx.args = (lower, upper, seed)
+
+    def rrelu_grad_backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return None, rrelu_train_grad(x, gg, *ctx.args), None, None, None
+
+    rrelu_train_grad.register_autograd(rrelu_grad_backward, setup_context=rrelu_grad_setup)
+
+    _OPS.append(
+        types.SimpleNamespace(
+            act=act,
+            act_grad=act_grad,
+            prelu=prelu_op,
+            prelu_backward=prelu_bwd,
+            act_mask=act_mask,
+            mask_grad=mask_grad,
+            act_=act_,
+            act_mask_=act_mask_,
+            act_into_=act_into_,
+            copy=copy,
+            rrelu_train=rrelu_train,
+            rrelu_train_grad=rrelu_train_grad,
+            rrelu_train_=rrelu_train_,
+        )
+    )
     return _OPS[0]
 
 
@@ -275,9 +601,7 @@ def _ops():
 # --------------------------------------------------------------------------
 
 
-def activation(x, name: str, *params):
-    """Apply table activation *name* with scalar *params* (fastrelu kernels)."""
-    act = _ops()[0]
+def _values(name: str, params: tuple) -> list:
     spec = BY_NAME[name]
     values = [float(p) for p in params]
     for p in spec.params[len(values) :]:
@@ -286,35 +610,163 @@ def activation(x, name: str, *params):
         values.append(float(p.default))
     if spec.check is not None and not _torch().compiler.is_compiling():
         spec.check(*values)
-    return act(x, name, values)
+    return values
 
 
-def relu(x):
-    return activation(x, "relu")
+def _needs_grad(x) -> bool:
+    return _torch().is_grad_enabled() and x.requires_grad
 
 
-def leaky_relu(x, negative_slope: float = 0.01):
-    return activation(x, "leaky_relu", negative_slope)
+_inplace_fns: list = []
 
 
-def relu6(x):
-    return activation(x, "relu6")
+def _inplace_functions():
+    """The autograd.Functions of the in-place paths (``mark_dirty``: torch's
+    version counter and leaf checks, as torch's own in-place ops)."""
+    if _inplace_fns:
+        return _inplace_fns[0]
+    torch = _torch()
+    ops = _ops()
+
+    class MaskInplace(torch.autograd.Function):
+        # relu-like: x <- f(x); the mask (taken before x is overwritten) is all
+        # the backward needs
+        @staticmethod
+        def forward(ctx, x, name, params):
+            m = ops.act_mask_(x, name, params)
+            ctx.mark_dirty(x)
+            ctx.mark_non_differentiable(m)
+            ctx.save_for_backward(m)
+            ctx.name, ctx.params = name, params
+            return x, m
+
+        @staticmethod
+        def backward(ctx, g, _gm):
+            (m,) = ctx.saved_tensors
+            return ops.mask_grad(m, g, ctx.name, ctx.params), None, None
+
+    class CopyInplace(torch.autograd.Function):
+        # x <- f(xc), xc an autograd-tracked copy of x made before (torch saves
+        # a copy of self for its in-place smooth ops too); d/dx_old flows
+        # through xc, so double backward sees x
+        @staticmethod
+        def forward(ctx, x, xc, name, params):
+            ops.act_into_(xc, x, name, params)
+            ctx.mark_dirty(x)
+            ctx.save_for_backward(xc)
+            ctx.name, ctx.params = name, params
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            (xc,) = ctx.saved_tensors
+            return None, ops.act_grad(xc, g, ctx.name, ctx.params), None, None
+
+    class RReLUInplace(torch.autograd.Function):
+        # lower >= 0: every slope is >= 0, so y = rrelu(x) > 0 exactly where
+        # x > 0 (NaN stays NaN): the backward reads y instead of x
+        @staticmethod
+        def forward(ctx, x, lower, upper, seed):
+            ops.rrelu_train_(x, lower, upper, seed)
+            ctx.mark_dirty(x)
+            ctx.save_for_backward(x)
+            ctx.args = (lower, upper, seed)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return ops.rrelu_train_grad(y, g, *ctx.args), None, None, None
+
+    _inplace_fns.append(types.SimpleNamespace(mask=MaskInplace, copy=CopyInplace, rrelu=RReLUInplace))
+    return _inplace_fns[0]
 
 
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
-    return activation(x, "hardtanh", min_val, max_val)
+def _act_inplace(x, name: str, values: list):
+    ops = _ops()
+    if not _needs_grad(x):
+        ops.act_(x, name, values)
+        return x
+    fns = _inplace_functions()
+    if _use_mask(x, name):
+        return fns.mask.apply(x, name, values)[0]
+    return fns.copy.apply(x, ops.copy(x), name, values)
 
 
-def elu(x, alpha: float = 1.0):
-    return activation(x, "elu", alpha)
+def activation(x, name: str, *params, inplace: bool = False):
+    """Apply table activation *name* with scalar *params* (fastrelu kernels).
+
+    ``inplace=True`` writes the result into *x* and returns *x*, with torch's
+    in-place autograd rules (version counter, no leaf that requires grad).
+    """
+    ops = _ops()
+    values = _values(name, params)
+    if inplace:
+        return _act_inplace(x, name, values)
+    if _use_mask(x, name) and _needs_grad(x):
+        return ops.act_mask(x, name, values)[0]
+    return ops.act(x, name, values)
 
 
-def selu(x):
-    return activation(x, "selu")
+def relu(x, inplace: bool = False):
+    return activation(x, "relu", inplace=inplace)
 
 
-def celu(x, alpha: float = 1.0):
-    return activation(x, "celu", alpha)
+def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False):
+    return activation(x, "leaky_relu", negative_slope, inplace=inplace)
+
+
+def relu6(x, inplace: bool = False):
+    return activation(x, "relu6", inplace=inplace)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    return activation(x, "hardtanh", min_val, max_val, inplace=inplace)
+
+
+def threshold(x, threshold: float, value: float, inplace: bool = False):
+    return activation(x, "threshold", threshold, value, inplace=inplace)
+
+
+def rrelu(x, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False):
+    """RReLU: in training mode a slope ``U(lower, upper)`` per element (drawn by
+    :func:`fastrelu.training.rrelu_train` from a seed taken from torch's
+    default generator, so ``torch.manual_seed`` makes it reproducible; the
+    values differ from torch's own draws), else leaky_relu with the mean slope."""
+    if not training:
+        return activation(x, "rrelu", lower, upper, inplace=inplace)
+    torch = _torch()
+    lower, upper = float(lower), float(upper)
+    if lower > upper:
+        raise ValueError("Lower bound should be less than or equal to the upper bound")
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        # (fastrelu.training is CPU float32/float64): torch's own
+        return torch.nn.functional.rrelu(x, lower, upper, True, inplace)
+    ops = _ops()
+    seed = int(torch.randint(0, 2**62, (), dtype=torch.int64))
+    if not inplace:
+        return ops.rrelu_train(x, lower, upper, seed)
+    if not _needs_grad(x):
+        ops.rrelu_train_(x, lower, upper, seed)
+        return x
+    fns = _inplace_functions()
+    if lower >= 0:
+        return fns.rrelu.apply(x, lower, upper, seed)
+    # negative slopes: y's sign is not x's; the backward reads a copy of x
+    # (x.copy_ under autograd gives x y's history, as torch's in-place ops)
+    return x.copy_(ops.rrelu_train(ops.copy(x), lower, upper, seed))
+
+
+def elu(x, alpha: float = 1.0, inplace: bool = False):
+    return activation(x, "elu", alpha, inplace=inplace)
+
+
+def selu(x, inplace: bool = False):
+    return activation(x, "selu", inplace=inplace)
+
+
+def celu(x, alpha: float = 1.0, inplace: bool = False):
+    return activation(x, "celu", alpha, inplace=inplace)
 
 
 def gelu(x, approximate: str = "none"):
@@ -323,24 +775,24 @@ def gelu(x, approximate: str = "none"):
     return activation(x, "gelu" if approximate == "none" else "gelu_tanh")
 
 
-def silu(x):
-    return activation(x, "silu")
+def silu(x, inplace: bool = False):
+    return activation(x, "silu", inplace=inplace)
 
 
-def mish(x):
-    return activation(x, "mish")
+def mish(x, inplace: bool = False):
+    return activation(x, "mish", inplace=inplace)
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0):
     return activation(x, "softplus", beta, threshold)
 
 
-def hardsigmoid(x):
-    return activation(x, "hardsigmoid")
+def hardsigmoid(x, inplace: bool = False):
+    return activation(x, "hardsigmoid", inplace=inplace)
 
 
-def hardswish(x):
-    return activation(x, "hardswish")
+def hardswish(x, inplace: bool = False):
+    return activation(x, "hardswish", inplace=inplace)
 
 
 def squareplus(x, b: float = 4.0):
@@ -349,7 +801,7 @@ def squareplus(x, b: float = 4.0):
 
 def prelu(x, weight):
     """PReLU with a learnable weight (1 or C = x.shape[1] elements)."""
-    return _ops()[2](x, weight)
+    return _ops().prelu(x, weight)
 
 
 # --------------------------------------------------------------------------
@@ -358,70 +810,61 @@ def prelu(x, weight):
 
 
 def _module_classes() -> dict:
+    """Subclasses of torch's own modules with a fastrelu ``forward``: the same
+    constructor, attributes, ``extra_repr`` and ``state_dict`` (PReLU's
+    ``weight``) as ``torch.nn.X``, and ``isinstance(m, torch.nn.X)`` holds."""
     torch = _torch()
     nn = torch.nn
+    forwards = {
+        "ReLU": lambda m, x: relu(x, m.inplace),
+        "ReLU6": lambda m, x: relu6(x, m.inplace),
+        "LeakyReLU": lambda m, x: leaky_relu(x, m.negative_slope, m.inplace),
+        "Hardtanh": lambda m, x: hardtanh(x, m.min_val, m.max_val, m.inplace),
+        "Threshold": lambda m, x: threshold(x, m.threshold, m.value, m.inplace),
+        "RReLU": lambda m, x: rrelu(x, m.lower, m.upper, m.training, m.inplace),
+        "ELU": lambda m, x: elu(x, m.alpha, m.inplace),
+        "SELU": lambda m, x: selu(x, m.inplace),
+        "CELU": lambda m, x: celu(x, m.alpha, m.inplace),
+        "GELU": lambda m, x: gelu(x, m.approximate),
+        "SiLU": lambda m, x: silu(x, m.inplace),
+        "Mish": lambda m, x: mish(x, m.inplace),
+        "Softplus": lambda m, x: softplus(x, m.beta, m.threshold),
+        "Hardsigmoid": lambda m, x: hardsigmoid(x, m.inplace),
+        "Hardswish": lambda m, x: hardswish(x, m.inplace),
+        "PReLU": lambda m, x: prelu(x, m.weight),
+    }
+    classes = {}
+    for name, fwd in forwards.items():
 
-    def simple(cls_name: str, fn, argnames: tuple[str, ...] = (), defaults: tuple = ()):
-        def __init__(self, *args, inplace: bool = False, **kwargs):
-            nn.Module.__init__(self)
-            vals = dict(zip(argnames, defaults, strict=True))
-            vals.update(zip(argnames, args, strict=False))
-            vals.update(kwargs)
-            for k, v in vals.items():
-                setattr(self, k, v)
-            self.inplace = inplace  # accepted for drop-in use; fastrelu never writes in place
+        def forward(self, input, _fwd=fwd):
+            return _fwd(self, input)
 
-        def forward(self, x):
-            return fn(x, *(getattr(self, a) for a in argnames))
-
-        def extra_repr(self):
-            return ", ".join(f"{a}={getattr(self, a)!r}" for a in argnames)
-
-        return type(
-            cls_name,
-            (nn.Module,),
+        classes[name] = type(
+            name,
+            (getattr(nn, name),),
             {
-                "__init__": __init__,
                 "forward": forward,
-                "extra_repr": extra_repr,
                 "__module__": __name__,
-                "__doc__": f"Drop-in for ``torch.nn.{cls_name}`` (fastrelu kernels).",
+                "__qualname__": name,
+                "__doc__": f"Drop-in for ``torch.nn.{name}`` (a subclass; fastrelu kernels).",
             },
         )
 
-    classes = {
-        "ReLU": simple("ReLU", relu),
-        "ReLU6": simple("ReLU6", relu6),
-        "LeakyReLU": simple("LeakyReLU", leaky_relu, ("negative_slope",), (0.01,)),
-        "Hardtanh": simple("Hardtanh", hardtanh, ("min_val", "max_val"), (-1.0, 1.0)),
-        "ELU": simple("ELU", elu, ("alpha",), (1.0,)),
-        "SELU": simple("SELU", selu),
-        "CELU": simple("CELU", celu, ("alpha",), (1.0,)),
-        "GELU": simple("GELU", gelu, ("approximate",), ("none",)),
-        "SiLU": simple("SiLU", silu),
-        "Mish": simple("Mish", mish),
-        "Softplus": simple("Softplus", softplus, ("beta", "threshold"), (1.0, 20.0)),
-        "Hardsigmoid": simple("Hardsigmoid", hardsigmoid),
-        "Hardswish": simple("Hardswish", hardswish),
-        "Squareplus": simple("Squareplus", squareplus, ("b",), (4.0,)),
-    }
+    class Squareplus(nn.Module):
+        """``squareplus(x, b) = (x + sqrt(x^2 + b)) / 2`` (no torch counterpart)."""
 
-    class PReLU(nn.Module):
-        """Drop-in for ``torch.nn.PReLU`` (fastrelu forward and backward)."""
-
-        def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        def __init__(self, b: float = 4.0):
             super().__init__()
-            self.num_parameters = num_parameters
-            self.weight = nn.Parameter(torch.full((num_parameters,), float(init), device=device, dtype=dtype))
+            self.b = b
 
-        def forward(self, x):
-            return prelu(x, self.weight)
+        def forward(self, input):
+            return squareplus(input, self.b)
 
         def extra_repr(self):
-            return f"num_parameters={self.num_parameters}"
+            return f"b={self.b!r}"
 
-    PReLU.__module__ = __name__
-    classes["PReLU"] = PReLU
+    Squareplus.__module__ = __name__
+    classes["Squareplus"] = Squareplus
     return classes
 
 
@@ -430,6 +873,8 @@ _MODULES = (
     "ReLU6",
     "LeakyReLU",
     "Hardtanh",
+    "Threshold",
+    "RReLU",
     "ELU",
     "SELU",
     "CELU",

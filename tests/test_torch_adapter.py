@@ -146,7 +146,8 @@ def test_torch_compile_aot_eager():
 
 
 def test_opcheck():
-    act, _, prelu_op, _ = ft._ops()
+    ops = ft._ops()
+    act, prelu_op = ops.act, ops.prelu
     x = _x((3, 4))
     torch.library.opcheck(act, (x, "gelu", []))
     torch.library.opcheck(act, (x, "leaky_relu", [0.1]))
