@@ -425,7 +425,7 @@ class Ufunc:
                 return res
         try:
             return self._invoke(uf, args, kwargs)
-        except (TypeError, ValueError, RuntimeError) as e:
+        except (TypeError, ValueError, OverflowError, RuntimeError) as e:
             err = self._diagnose(args, kwargs, e)
             if err is None:
                 raise
@@ -512,12 +512,14 @@ class Ufunc:
         fn = self.__name__
         if a is None or isinstance(a, (str, bytes)):
             hint = ""
-            if isinstance(a, str):
-                try:
-                    np.dtype(a)
-                    hint = f" ({a!r} names a dtype: pass an array, and dtype={a!r} to choose the loop)"
-                except TypeError:
-                    pass
+            if isinstance(a, str) and i < self._ndata:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # NumPy deprecates some aliases
+                    try:
+                        np.dtype(a)
+                        hint = f" ({a!r} names a dtype: pass an array, and dtype={a!r} to choose the loop)"
+                    except Exception:  # not a dtype name
+                        pass
             return TypeError(
                 f"{fn}: {name} is {_describe(a)}, not a number or an array of numbers{hint}; "
                 f"{self._accepted(i)}"
@@ -807,8 +809,8 @@ def _fast_class(base: type, obj: Ufunc) -> type:
             f"                if c is not None:\n"
             f"                    try:\n"
             f"                        return uf({', '.join(data)}, {consts}, out=out)\n"
-            f"                    except TypeError:\n"
-            f"                        pass  # a bad out=: the general path words the error"
+            f"                    except Exception:\n"
+            f"                        pass  # the general path words the error"
         )
     else:
         # Without out=, NumPy's loop search takes bfloat16 (ml_dtypes) to the
@@ -817,8 +819,8 @@ def _fast_class(base: type, obj: Ufunc) -> type:
         body = (
             f"            try:\n"
             f"                r = uf({', '.join(data)}, out=out)\n"
-            f"            except TypeError:\n"
-            f"                pass  # no loop: the general path words the error\n"
+            f"            except Exception:\n"
+            f"                pass  # the general path runs it again and words the error\n"
             f"            else:\n"
             f"                if out is not None or r.dtype is {x}.dtype:\n"
             f"                    return r\n"
