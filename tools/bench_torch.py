@@ -71,8 +71,24 @@ def step_fn(module, x, g):
 
 
 def raw_fn(name, params, xn, gn):
+    import fastrelu.training as tr
     from fastrelu._spec import BY_NAME
 
+    if name == "rrelu":  # the module's default: training mode
+
+        def step():
+            tr.rrelu_train(xn, *params, seed=1)
+            tr.rrelu_train_grad(xn, gn, *params, seed=1)
+
+        return step
+    if name == "prelu":  # dx and dw
+        w = np.full(1, params[0], xn.dtype)
+
+        def step():
+            par.prelu(xn, w)
+            tr.prelu_backward(xn, gn, w)
+
+        return step
     spec = BY_NAME[name]
     f = getattr(par, name)
     fg = getattr(par, name + "_grad")
@@ -105,9 +121,10 @@ def main(argv=None):
     g = torch.randn(a.shape, generator=gen, dtype=dt)
     xn, gn = x.detach().numpy(), g.numpy()
 
+    layer = par.threading_info()["threading_layer"]
     print(
         f"shape {tuple(a.shape)} {a.dtype}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"numba {numba.__version__} ({numba.get_num_threads()} threads, {par.threading_info()['threading_layer']}), "
+        f"numba {numba.__version__} ({numba.get_num_threads()} threads, {layer}), "
         f"fastrelu {fastrelu.__version__}, cpus {os.cpu_count()}"
     )
     print(
@@ -115,7 +132,8 @@ def main(argv=None):
         f"{pause * 1e3:.0f} ms pause {'between blocks' if a.method == 'blocks' else 'before each step'}), "
         f"{a.repeat} timed steps; ms per forward+backward step, median (min)"
     )
-    hdr = f"{'module':12s} {'torch eager':>16s} {'fastrelu.torch':>16s} {'raw parallel':>16s} {'speed-up':>9s}  goal"
+    hdr = f"{'module':12s} {'torch eager':>16s} {'fastrelu.torch':>16s} {'raw parallel':>16s}"
+    hdr += f" {'speed-up':>9s}  goal"
     print(hdr)
     print("-" * len(hdr))
     for name in a.modules:
