@@ -320,7 +320,9 @@ def _trampoline() -> int:
     """Address of ``void tramp(char** args, intp* dims, intp* steps, void* data)``.
 
     ``data`` points to three int64: the address of the real (``@cfunc``)
-    loop, the number of inputs, and the output itemsize.  The trampoline
+    loop -- or, until that loop is compiled, of the compiling stub (see
+    :class:`_LazyLoop`) --, the number of inputs, and the output itemsize.
+    The trampoline
 
     * calls the loop directly when the output is contiguous;
     * otherwise calls it one element at a time, so that the loop only ever
@@ -346,7 +348,6 @@ def _trampoline() -> int:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     args, dims, steps, data = fn.args
     info = b.bitcast(data, i64.as_pointer())
-    inner = b.inttoptr(b.load(info), loopty.as_pointer())
     nin = (
         b.trunc(b.load(b.gep(info, [ir.Constant(i64, 1)])), intp)
         if intp.width < 64
@@ -357,7 +358,7 @@ def _trampoline() -> int:
     contiguous = b.icmp_signed("==", b.sext(ostep, i64) if intp.width < 64 else ostep, osize)
     with b.if_else(contiguous, likely=True) as (fast, slow):
         with fast:
-            b.call(inner, [args, dims, steps, data])
+            b.call(b.inttoptr(b.load(info), loopty.as_pointer()), [args, dims, steps, data])
         with slow:
             local = b.alloca(i8p, size=ir.Constant(ir.IntType(32), 8))
             one = b.alloca(intp)
@@ -369,7 +370,8 @@ def _trampoline() -> int:
                     base = b.load(b.gep(args, [k.index]))
                     step = b.load(b.gep(steps, [k.index]))
                     b.store(b.gep(base, [b.mul(outer.index, step)]), b.gep(local, [k.index]))
-                b.call(inner, [local, one, steps, data])
+                # reloaded per element: the first call of a lazy loop replaces it
+                b.call(b.inttoptr(b.load(info), loopty.as_pointer()), [local, one, steps, data])
     b.call(fe, [ir.Constant(ir.IntType(32), _FE_ALL_EXCEPT)])
     b.ret_void()
     lib.add_ir_module(mod)
@@ -831,38 +833,114 @@ def signature(dtype: np.dtype, nin: int):
     return t(*([t] * nin))
 
 
+# --------------------------------------------------------------------------
+# Lazy loops: each dtype's loop is compiled on its first call
+# --------------------------------------------------------------------------
+#
+# A ufunc is created at once with every dtype's loop registered, each behind
+# the trampoline with its ``data`` (``info``) pointing at one shared stub: a
+# ctypes callback (it takes the GIL, which NumPy may have released) that
+# compiles -- or loads from Numba's cache -- that dtype's loop, writes the
+# loop's address into ``info[0]`` and runs it.  Later calls go straight to
+# the compiled loop: the trampoline reads ``info[0]`` on every call.  So a
+# first call compiles one loop, not one per dtype, on every path that reaches
+# the ufunc (our objects, ``.ufunc``, ``__array_ufunc__`` hand-offs, dask
+# workers unpickling it).
+
+_LOOP_PROTO = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class _LazyLoop:
+    """One dtype loop of a ufunc: its ``info`` block and, once compiled, the loop."""
+
+    __slots__ = ("call", "compiled", "dtype", "info", "kernel", "nin")
+
+    def __init__(self, kernel: Callable, nin: int, dtype: np.dtype):
+        self.kernel = kernel
+        self.nin = nin
+        self.dtype = dtype
+        self.info = (ctypes.c_int64 * 3)(_STUB_ADDRESS, nin, dtype.itemsize)
+        self.compiled = None
+        self.call = None
+
+    def compile(self):
+        """The compiled loop (compiled or loaded from the cache on first use)."""
+        if self.compiled is None:
+            with _lock:
+                if self.compiled is None:
+                    loop = _loop(self.kernel, self.nin, self.dtype)
+                    self.call = _LOOP_PROTO(loop.address)
+                    self.compiled = loop
+                    self.info[0] = loop.address  # from now on the trampoline calls it
+        return self.compiled
+
+
+#: ``info`` address -> its lazy loop (the stub's lookup)
+_LAZY_BY_INFO: dict[int, _LazyLoop] = {}
+#: ``id`` of a ufunc (kept alive by :data:`_KEEPALIVE`) -> its lazy loops, in loop order
+_LAZY_BY_UFUNC: dict[int, list[_LazyLoop]] = {}
+
+
+def _stub(args, dims, steps, data):
+    """A loop's first call: compile it, then run it on the same operands.
+
+    An exception here cannot reach the caller through NumPy's C loop; it is
+    reported through :func:`sys.unraisablehook` (which ctypes calls).
+    """
+    lazy = _LAZY_BY_INFO[data]
+    lazy.compile()
+    lazy.call(args, dims, steps, data)
+
+
+_STUB = _LOOP_PROTO(_stub)
+_STUB_ADDRESS = ctypes.cast(_STUB, ctypes.c_void_p).value
+
+
+def compile_loops(uf: np.ufunc, dtypes: Sequence[np.dtype] | None = None) -> int:
+    """Compile the loops of *uf* (built by :func:`build_ufunc`; all, or those
+    of *dtypes*) ahead of their first call; returns how many were compiled."""
+    done = 0
+    for lazy in _LAZY_BY_UFUNC.get(id(uf), ()):
+        if dtypes is None or lazy.dtype in [np.dtype(d) for d in dtypes]:
+            if lazy.compiled is None:
+                lazy.compile()
+                done += 1
+    return done
+
+
+def compiled_loops(uf: np.ufunc) -> list[str]:
+    """The dtypes (names) whose loop of *uf* is compiled."""
+    return [lazy.dtype.name for lazy in _LAZY_BY_UFUNC.get(id(uf), ()) if lazy.compiled is not None]
+
+
 def build_ufunc(
     kernel: Callable,
     name: str,
     nin: int,
     dtypes: Sequence[np.dtype],
     doc: str = "",
+    lazy: bool = True,
 ) -> np.ufunc:
-    """Compile *kernel* for each dtype and return a NumPy ufunc.
+    """A NumPy ufunc of *kernel* with one loop per dtype in *dtypes*.
 
     *dtypes* are listed in the order NumPy should try them (earlier loops win
-    during type resolution): integers, then float16, float32, float64.
+    during type resolution): integers, then float16, float32, float64.  Each
+    loop is compiled on its first call (see :class:`_LazyLoop`), or here
+    when *lazy* is False (see also :func:`compile_loops`).
     """
     global _FROMFUNC
-    with _lock, global_compiler_lock:
+    with _lock:
         if _FROMFUNC is None:
             _FROMFUNC = _ufunc_from_func_and_data()
-        tramp = _trampoline()
-        ptrs: list[int] = []
-        typenums: list[int] = []
-        keep: list = []
-        for dt in dtypes:
-            dt = np.dtype(dt)
-            loop = _loop(kernel, nin, dt)
-            ptrs.append(loop.address)
-            typenums.extend([dt.num] * (nin + 1))
-            keep.append(loop)
-        n = len(ptrs)
+        with global_compiler_lock:
+            tramp = _trampoline()
+        loops = [_LazyLoop(kernel, nin, np.dtype(dt)) for dt in dtypes]
+        for lz in loops:
+            _LAZY_BY_INFO[ctypes.addressof(lz.info)] = lz
+        typenums = [lz.dtype.num for lz in loops for _ in range(nin + 1)]
+        n = len(loops)
         funcs = (ctypes.c_void_p * n)(*([tramp] * n))
-        infos = [
-            (ctypes.c_int64 * 3)(p, nin, np.dtype(d).itemsize) for p, d in zip(ptrs, dtypes, strict=True)
-        ]
-        data = (ctypes.c_void_p * n)(*[ctypes.addressof(i) for i in infos])
+        data = (ctypes.c_void_p * n)(*[ctypes.addressof(lz.info) for lz in loops])
         tys = (ctypes.c_char * len(typenums))(*[bytes([t]) for t in typenums])
         cname = ctypes.create_string_buffer(name.encode())
         cdoc = ctypes.create_string_buffer(doc.encode())
@@ -878,5 +956,8 @@ def build_ufunc(
             ctypes.cast(cdoc, ctypes.c_char_p),
             0,
         )
-        _KEEPALIVE.append((uf, funcs, data, infos, tys, cname, cdoc, keep, _tramp_lib))
-        return uf
+        _LAZY_BY_UFUNC[id(uf)] = loops
+        _KEEPALIVE.append((uf, funcs, data, loops, tys, cname, cdoc, _tramp_lib))
+    if not lazy:
+        compile_loops(uf)
+    return uf

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import platform
 from collections.abc import Iterable
 
 
-def precompile(names: Iterable[str] | None = None, targets: Iterable[str] = ("cpu",)) -> list[str]:
+def precompile(
+    names: Iterable[str] | None = None,
+    targets: Iterable[str] = ("cpu",),
+    progress: bool | None = None,
+) -> list[str]:
     """Compile (or load from the on-disk cache) functions ahead of first use.
+
+    Without it every loop is compiled on its first call: one
+    (function, dtype) loop at a time, so a first call pays for its own dtype
+    only.  Use this where everything should be ready up front (dask workers,
+    images, a wheel's post-install step).
 
     Parameters
     ----------
     names : iterable of str, optional
         Public function names (``"relu"``, ``"gelu_grad"`` ...); default: all.
     targets : iterable of {"cpu", "parallel", "cuda"}
-        Targets to prepare.  ``"parallel"`` also compiles the multi-threaded
-        kernels; ``"cuda"`` compiles device kernels (needs a GPU).
+        Targets to prepare: ``"cpu"`` compiles every dtype loop of each
+        ufunc; ``"parallel"`` also the multi-threaded kernels; ``"cuda"``
+        device kernels (needs a GPU).
+    progress : bool, optional
+        Show a progress bar (rich) on standard error; default: when standard
+        error is a terminal and rich is installed.
 
     Returns
     -------
@@ -30,6 +44,9 @@ def precompile(names: Iterable[str] | None = None, targets: Iterable[str] = ("cp
     ``NUMBA_CACHE_DIR`` when set -- use that for read-only installs and
     shared dask workers), so later processes load instead of compiling.
     """
+    import sys
+
+    from fastrelu import _build
     from fastrelu._spec import public_names
 
     all_names = public_names()
@@ -37,18 +54,33 @@ def precompile(names: Iterable[str] | None = None, targets: Iterable[str] = ("cp
     for n in chosen:
         if n not in all_names:
             raise ValueError(f"precompile: unknown function {n!r}")
+    targets = list(targets)
     for target in targets:
         if target not in ("cpu", "parallel", "cuda"):
             raise ValueError(f"precompile: unknown target {target!r}")
+    if progress is None:
+        progress = sys.stderr.isatty() and importlib.util.find_spec("rich") is not None
+    work = [(t, n) for t in targets for n in chosen]
+    steps: Iterable = work
+    if progress:
+        from rich.progress import track
+
+        steps = track(work, description="fastrelu: compiling", console=_stderr_console(), transient=True)
+    for target, n in steps:
         module = importlib.import_module("fastrelu" if target == "cpu" else f"fastrelu.{target}")
-        for n in chosen:
-            obj = getattr(module, n)
-            prepare = getattr(obj, "precompile", None)
-            if prepare is not None:
-                prepare()
-            else:
-                obj.ufunc  # noqa: B018 (builds)
+        obj = getattr(module, n)
+        prepare = getattr(obj, "precompile", None)
+        if prepare is not None:
+            prepare()
+        else:
+            _build.compile_loops(obj.ufunc)
     return chosen
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def config() -> dict:

@@ -402,8 +402,8 @@ class ParallelUfunc(Ufunc):
         return out
 
     def precompile(self, dtypes=(_F32, _F64, _F16)) -> None:
-        """Build the ufunc and compile the prange loops for *dtypes*."""
-        self.ufunc  # noqa: B018 (builds)
+        """Compile the ufunc's loops and the prange loops for *dtypes*."""
+        _build.compile_loops(self.ufunc, dtypes)
         for dt in dtypes:
             dt = np.dtype(dt)
             half = dt == _F16
