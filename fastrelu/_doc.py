@@ -79,10 +79,12 @@ def make_doc(spec: Activation, kind: str, target: str) -> str:
     params = _params(spec, kind)
     if kind == "forward":
         summary = spec.summary
-        inputs = "x : array_like\n    Input (float16/32/64"
+        inputs = "x : array_like\n    Input (float16/32/64; bfloat16 (ml_dtypes) kept, computed in float32"
         inputs += (
-            ", integer and bool kept exactly" if spec.int_exact else "; integers follow ``np.exp``'s rules"
+            "; integer and bool kept exactly" if spec.int_exact else "; integers follow ``np.exp``'s rules"
         )
+        if spec.int_exact and spec.params:
+            inputs += ", an integer x casts the parameters to its dtype (OverflowError out of range)"
         inputs += ")."
         returns = f"y : ndarray or scalar\n    ``{spec.name}(x)``, dtype of ``x`` (scalar for scalar input)."
         body = f".. math:: {spec.math}"
@@ -109,6 +111,12 @@ def make_doc(spec: Activation, kind: str, target: str) -> str:
     if spec.notes:
         notes.append(spec.notes)
     notes.append("Semantics follow PyTorch; see the semantics page for NaN, inf and -0.0.")
+    nin = spec.nin(kind)
+    methods = "``.at``" + (", ``.outer``, ``.reduce``, ``.accumulate``, ``.reduceat``" if nin == 2 else "")
+    notes.append(
+        f"An instance of :class:`fastrelu.Ufunc` with the attributes of a NumPy ufunc of nin = {nin} "
+        f"and its methods ({methods}); the compiled :class:`numpy.ufunc` is ``.ufunc``."
+    )
     sections = [
         summary,
         "",
