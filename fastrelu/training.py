@@ -560,9 +560,10 @@ def _grad_mask_rows(m2, g, slope, out, parallel):
     par = _use_parallel(g2.size, parallel)
     P = slope if slope is not None else np.zeros((1, 1, g2.shape[1]), g.dtype)
     variant = "select" if slope is None else "slope"
-    if r2.ctypes.data != g2.ctypes.data and _parallel.streams(r2.nbytes):
-        # a large fresh out (serial or parallel): non-temporal stores, as
-        # fastrelu.parallel; in place the lines are already owned, never streamed
+    if par and r2.ctypes.data != g2.ctypes.data and _parallel.streams(r2.nbytes):
+        # a large fresh out: non-temporal stores, as fastrelu.parallel (one
+        # thread's streamed stores measured slower than its normal ones); in
+        # place the lines are already owned: never streamed
         variant += "_st"
     T.get("bwd_mask", None, variant, par)(m2, g2, P, *_classes(g.shape), r2)
     return res

@@ -642,24 +642,3 @@ def test_mask_forward_in_place(name, params, pred, _, parallel):
     np.testing.assert_array_equal(xi, y)
     np.testing.assert_array_equal(mi, m)
     np.testing.assert_array_equal(mi, np.packbits(pred(x + bias), axis=-1, bitorder="little"))
-
-
-@pytest.mark.skipif(not _build.STREAM_OK, reason="non-temporal stores are used on x86-64 only")
-def test_mask_backward_streamed_serial(monkeypatch):
-    """The serial mask backward streams a large fresh out too (same values)."""
-    monkeypatch.setattr(_parallel, "STREAM_MIN_BYTES", 0)
-    used = []
-    real = T.get
-
-    def spy(template, kernel=None, variant=None, parallel=False):
-        used.append((variant, parallel))
-        return real(template, kernel, variant, parallel)
-
-    monkeypatch.setattr(T, "get", spy)
-    x = _data((19, 37), np.float64, scale=4.0)
-    g = _data(x.shape, np.float64, seed=3)
-    _, m = tr.relu_mask(x, parallel=False)
-    out = np.full_like(g, 7.0)
-    assert tr.relu_grad_mask(m, g, out=out, parallel=False) is out
-    assert used[-1] == ("select_st", False)
-    np.testing.assert_array_equal(out, fastrelu.relu_grad(x, g))
