@@ -70,23 +70,16 @@ __all__ = [
 TARGET_OPTIONS: dict = {"error_model": "numpy"}
 _CACHE = True
 
-#: LLVM interleave count forced on the vectorised loops of each kernel family
-#: (0: LLVM's cost model decides).  The smooth kernels' loop bodies are long
-#: dependency chains (exp, divisions, polynomials) and LLVM leaves them at one
-#: vector per iteration, so the core runs out of independent work: two
-#: interleaved vectors per iteration made them 5-33 % faster in cache on a
-#: Zen 2 core (softplus float32 most), and the rows whose kernels gained
-#: again from four (mish, silu, softplus_grad, gelu_tanh_grad: 8-20 %) say so
-#: in the spec table (``Activation.interleave``).  The memory-bound piecewise
-#: loops keep LLVM's choice.
-INTERLEAVE: dict[str, int] = {"smooth": 2}
-
 
 def interleave_count(kernel: Callable) -> int:
-    """The interleave count forced on the loops of *kernel* (see :data:`INTERLEAVE`)."""
-    from fastrelu._spec import interleave_of
+    """The LLVM interleave count forced on the loops of *kernel*: the tuning
+    table's entry for this host (:func:`fastrelu._tuning.interleave`), 0 (LLVM's
+    choice) for kernels outside the activation table."""
+    from fastrelu._spec import family_of
+    from fastrelu._tuning import interleave
 
-    return interleave_of(kernel, INTERLEAVE)
+    family = family_of(kernel)
+    return 0 if family is None else interleave(kernel.__name__, family)
 
 
 @contextlib.contextmanager
@@ -385,15 +378,11 @@ def _trampoline() -> int:
 # The loop around a kernel: a C-callable ``@cfunc`` with the kernel inlined
 # --------------------------------------------------------------------------
 #
-# Numba's own ufunc loop wrapper (``@vectorize``, ``UFuncBuilder``) calls the
-# compiled kernel and leaves inlining to LLVM's cost model, which declines
-# for the larger kernels (gelu, softplus: 7-8x slower than an inlined,
-# vectorised loop here), and it only has a fast path when *every* input is
-# contiguous -- a scalar parameter (stride 0) sent leaky_relu, elu, hardtanh
-# ... to the element-by-element path (3x slower than relu at 1e6 elements,
-# 10x for elu).  Our loop is a ``@cfunc`` calling the kernel compiled with
-# ``forceinline`` (LLVM ``alwaysinline``, see :func:`inline_kernel`), with one
-# vectorisable loop per stride pattern:
+# The loop is a ``@cfunc`` calling the kernel compiled with ``forceinline``
+# (LLVM ``alwaysinline``, see :func:`inline_kernel`), so that the kernel is
+# inlined and vectorised whatever its size (``numba.vectorize`` leaves that to
+# LLVM's cost model, and vectorises only when every input is contiguous:
+# ``docs/design.md``), with one vectorisable loop per stride pattern:
 #
 # * data contiguous, parameters stride 0 (every plain call; prelu's channel
 #   weight within a row);
@@ -461,8 +450,8 @@ def _same_overload(v, o):
 # In place.  NumPy hands a loop operands that either do not overlap or are
 # the same elements (``f(x, out=x)``, ``f_grad(x, g, out=g)``).  With two
 # array arguments LLVM vectorises behind a run-time overlap check, which
-# exact aliasing fails: the loop then ran its scalar remainder over every
-# element (3-25x slower).  When a data operand (the first two positions) *is*
+# exact aliasing fails, and the loop would run its scalar remainder over
+# every element (``docs/design.md``).  When a data operand (the first two positions) *is*
 # the output, the loop below reads it through ``o`` itself: one pointer, no
 # check, the same vectorised body.  Results are the same either way (same
 # kernel, same types); only the load's source differs.
@@ -629,9 +618,9 @@ def stream_start(o: np.ndarray) -> int:
 
 
 # The parallel target's loop: ``prange`` over chunks of ``_CH`` elements,
-# each run by ``_s`` -- the serial ``_run`` loop compiled on its own.  (A
-# prange directly over the elements put the kernel in the parfor's loop,
-# which LLVM vectorised less well: silu float32 ran 1.35x slower per thread.)
+# each run by ``_s`` -- the serial ``_run`` loop compiled on its own, so a
+# chunk is the cpu target's vectorised loop (a prange over the elements
+# vectorised less well: ``docs/design.md``).
 # ``ins`` holds the kernel's operands (arrays, then scalar parameters);
 # chunks start at element ``p0`` (the elements before it run first, serially).
 # ``_ST`` (bound per loop) is ``_run_stream`` bound to the kernel (streamed
@@ -744,8 +733,8 @@ def inline_kernel(kernel: Callable, half: bool = False, nin: int = 1) -> Callabl
 
     ``forceinline`` lets LLVM inline the compiled kernel into every loop that
     calls it, so the loop vectorises; Numba-IR inlining (``inline="always"``)
-    does the same but re-types the whole kernel at every call site -- 3-4x
-    the compile time for the smooth kernels.  Cache names carry a prefix of
+    does the same but re-types the whole kernel at every call site, several
+    times the compile time of the smooth kernels.  Cache names carry a prefix of
     their own: Numba's on-disk cache index is keyed by file, qualified name
     and signature, not by compile flags, so two configurations must never
     share a name.
@@ -757,12 +746,13 @@ def inline_kernel(kernel: Callable, half: bool = False, nin: int = 1) -> Callabl
     return k
 
 
-def _loop(kernel: Callable, nin: int, dt: np.dtype):
-    """The compiled ``@cfunc`` loop of *kernel* for element type *dt*."""
+def _loop(kernel: Callable, nin: int, dt: np.dtype, ic: int | None = None):
+    """The compiled ``@cfunc`` loop of *kernel* for element type *dt*, with
+    interleave count *ic* (default: the tuning table's)."""
     half = dt == np.float16
     store = np.dtype(np.uint16) if half else dt
     nbt = _NUMBA_TYPES[store]
-    ic = interleave_count(kernel)
+    ic = interleave_count(kernel) if ic is None else ic
     k = inline_kernel(kernel, half, nin)
     r = njit(forceinline=True, cache=_CACHE, **TARGET_OPTIONS)(
         cacheable(RUN_TEMPLATES[nin], f"run_{kernel.__name__}_{dt.name}_ic{ic}", _k=k)
@@ -827,12 +817,6 @@ _NUMBA_TYPES = {
 }
 
 
-def signature(dtype: np.dtype, nin: int):
-    """The Numba signature of one loop: ``dtype(dtype, ..., dtype)``."""
-    t = _NUMBA_TYPES[np.dtype(dtype)]
-    return t(*([t] * nin))
-
-
 # --------------------------------------------------------------------------
 # Lazy loops: each dtype's loop is compiled on its first call
 # --------------------------------------------------------------------------
@@ -853,12 +837,13 @@ _LOOP_PROTO = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_
 class _LazyLoop:
     """One dtype loop of a ufunc: its ``info`` block and, once compiled, the loop."""
 
-    __slots__ = ("call", "compiled", "dtype", "info", "kernel", "nin")
+    __slots__ = ("call", "compiled", "dtype", "ic", "info", "kernel", "nin")
 
-    def __init__(self, kernel: Callable, nin: int, dtype: np.dtype):
+    def __init__(self, kernel: Callable, nin: int, dtype: np.dtype, ic: int | None = None):
         self.kernel = kernel
         self.nin = nin
         self.dtype = dtype
+        self.ic = ic
         self.info = (ctypes.c_int64 * 3)(_STUB_ADDRESS, nin, dtype.itemsize)
         self.compiled = None
         self.call = None
@@ -868,7 +853,7 @@ class _LazyLoop:
         if self.compiled is None:
             with _lock:
                 if self.compiled is None:
-                    loop = _loop(self.kernel, self.nin, self.dtype)
+                    loop = _loop(self.kernel, self.nin, self.dtype, self.ic)
                     self.call = _LOOP_PROTO(loop.address)
                     self.compiled = loop
                     self.info[0] = loop.address  # from now on the trampoline calls it
@@ -920,13 +905,15 @@ def build_ufunc(
     dtypes: Sequence[np.dtype],
     doc: str = "",
     lazy: bool = True,
+    interleave: int | None = None,
 ) -> np.ufunc:
     """A NumPy ufunc of *kernel* with one loop per dtype in *dtypes*.
 
     *dtypes* are listed in the order NumPy should try them (earlier loops win
     during type resolution): integers, then float16, float32, float64.  Each
     loop is compiled on its first call (see :class:`_LazyLoop`), or here
-    when *lazy* is False (see also :func:`compile_loops`).
+    when *lazy* is False (see also :func:`compile_loops`).  *interleave*
+    overrides the tuning table's interleave count (``tools/tune.py``).
     """
     global _FROMFUNC
     with _lock:
@@ -934,7 +921,7 @@ def build_ufunc(
             _FROMFUNC = _ufunc_from_func_and_data()
         with global_compiler_lock:
             tramp = _trampoline()
-        loops = [_LazyLoop(kernel, nin, np.dtype(dt)) for dt in dtypes]
+        loops = [_LazyLoop(kernel, nin, np.dtype(dt), interleave) for dt in dtypes]
         for lz in loops:
             _LAZY_BY_INFO[ctypes.addressof(lz.info)] = lz
         typenums = [lz.dtype.num for lz in loops for _ in range(nin + 1)]

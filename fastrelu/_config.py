@@ -88,15 +88,20 @@ def config() -> dict:
     import numba
     import numpy
 
-    from fastrelu import _loops
+    from fastrelu import _loops, _tuning
     from fastrelu._version import __version__
 
+    host = _tuning.host()
     info = {
         "fastrelu": __version__,
         "numpy": numpy.__version__,
         "numba": numba.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu_model": host["cpu_model"],
+        "cpu_name": host["cpu_name"],
+        "vector_isa": host["isa"],
+        "llc_bytes": host["llc_bytes"],
         "cpu_count": os.cpu_count(),
         "numba_num_threads": numba.config.NUMBA_NUM_THREADS,
         "numba_cache_dir": numba.config.CACHE_DIR or "(next to the package)",

@@ -1,19 +1,18 @@
 """Machinery of the parallel CPU target (:mod:`fastrelu.parallel`).
 
-Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
---------------------------------------------------------------------------------
+The measurements behind these choices are in ``docs/design.md``; the tuned
+numbers (cut-over, chunk size, streaming threshold) in
+:mod:`fastrelu._tuning`.
 
-* **Large, simple calls run a prange loop.**  ``@vectorize(target="parallel")``
-  was 10x slower than NumPy here, so a :class:`ParallelUfunc` sends an operand
-  set to an ``@njit(parallel=True)`` ``prange`` loop built from the *same*
-  scalar kernel as the cpu ufunc (compiled with ``forceinline``, see
-  :func:`fastrelu._build.inline_kernel`) when
-  all of these hold:
+* **Which calls run multi-threaded.**  A :class:`ParallelUfunc` sends an
+  operand set to an ``@njit(parallel=True)`` ``prange`` loop built from the
+  *same* scalar kernel as the cpu ufunc (compiled with ``forceinline``, see
+  :func:`fastrelu._build.inline_kernel`) when all of these hold:
 
   - ``x`` (and ``g`` for gradients) are plain :class:`numpy.ndarray` of one
     native-byte-order float dtype (float16, float32 or float64), aligned, of
     the same shape, all C-contiguous or all F-contiguous, with at least
-    :data:`CUTOVER` elements (per family, see below);
+    :data:`CUTOVER` elements (per family);
   - the parameters are scalars (Python numbers, NumPy scalars or 0-d arrays);
   - the only keyword is ``out=`` (an aligned, writeable, plain ndarray of the
     same dtype, shape and layout; ``out=x`` is fine, partial overlap is not)
@@ -24,52 +23,29 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
   masks, ``dtype=``/``casting=``/``order=``, integer inputs, duck arrays --
   goes to the shared :class:`numpy.ufunc` of the cpu target, unchanged.  Both
   paths run the same scalar code with the same types, so results are bit-for-
-  bit identical (checked for every public name and float dtype when this
-  target was written; ``tests/test_parallel.py`` keeps one name per arity).
-  A dask or xarray argument is handed to its ``__array_ufunc__`` with the
-  shared ufunc (dask's threads then parallelise over blocks); use
-  ``map_blocks(fastrelu.parallel.relu)`` for prange loops inside blocks.  float16 runs in the
-  prange loop too, as the ufunc's float16 loop does: on the raw ``uint16``
-  bits, widened exactly to float32 and rounded once.
+  bit identical (``tests/test_parallel.py``).  A dask or xarray argument is
+  handed to its ``__array_ufunc__`` with the shared ufunc (dask's threads
+  then parallelise over blocks); use ``map_blocks(fastrelu.parallel.relu)``
+  for prange loops inside blocks.  float16 runs in the prange loop on the raw
+  ``uint16`` bits, widened exactly to float32 and rounded once, as the
+  ufunc's float16 loop does.
 
 * **Chunks.**  The prange runs over chunks of :data:`CHUNK` elements, each
   handed to the serial loop compiled on its own (the cpu target's ``_run``
-  template).  A prange directly over the elements put the kernel inside the
-  parfor's loop, which LLVM vectorised less well: per thread silu, elu and
-  celu_grad ran 1.2-1.4x slower than the serial loop (float32 and float64);
-  the memory-bound kernels did not change.
+  template), so each chunk is the same vectorised loop as the cpu target's.
 
 * **Streaming stores.**  An output of at least :data:`STREAM_MIN_BYTES`
-  (default: the L3 cache size; ``FASTRELU_STREAM_MIN_BYTES`` overrides) from
-  a piecewise function is written with non-temporal stores (x86-64): a
-  normal store first reads the line it writes, so ``out = f(x)`` moved 3
-  bytes per output byte where a copy moves 2 -- and the copy ceiling
-  (``memcpy``) streams.  The chunks then start at the output's first
-  32-byte aligned element (the few before it are written first, serially)
-  and run a variant of the serial loop whose stores LLVM vectorises into
-  ``vmovntps``/``vmovntpd`` (:func:`fastrelu._build._nt_set`).  Measured
-  (relu, 2 threads, 1e8 elements, same runs): float32 0.83-0.90 -> 1.0-1.25
-  of the copy ceiling, float64 0.42-0.61 -> 0.92-1.04.  Computing into an L1
-  tile streamed out by a separate copy loop reached only 0.7-0.8 in float64
-  (the reads and the writes alternated instead of overlapping).  At 2e6
-  elements (the data fits in L3) streaming was 0.7-1.0x as fast, hence the
-  threshold.  In place (``out`` is an input) nothing streams: the lines were
-  just read, and streaming over them ran 3.6x slower (relu_grad, 32 MiB).
-  The smooth functions are compute-bound and never stream.
-  Results are bit-identical either way.
+  (``FASTRELU_STREAM_MIN_BYTES`` overrides) from a piecewise function is
+  written with non-temporal stores (x86-64 only): the chunks then start at
+  the output's first 32-byte aligned element (the few before it are written
+  first, serially) and run a variant of the serial loop whose stores LLVM
+  vectorises into non-temporal stores (:func:`fastrelu._build._nt_set`).
+  In place (``out`` is an input) nothing streams, and the smooth functions
+  (compute-bound) never stream.  Results are bit-identical either way.
 
-* **Cut-over.**  A TBB prange launch costs 2-3 µs (2 threads) while the
-  serial ufunc does ~7 piecewise float32 elements per ns from cache, so the
-  prange loop wins from about 5e4 elements (float64: ~3e4); transcendental
-  ("smooth") kernels cost 0.7-8 ns per float32 element in the vectorised
-  serial loop (elu 1.0, silu 1.2, gelu 7.6 ns) and win from 5e3-3e4.
-  :data:`CUTOVER` holds 65536 (piecewise) and 16384 (smooth) elements --
-  deliberately on the high side: just above the cut-over the two paths are
-  within noise, and when another process keeps the cores busy a launch
-  costs 20-45 µs instead (measured with a test run beside it).  ``FASTRELU_PARALLEL_CUTOVER`` (read at
-  import) overrides both.  Measured here (quiet moments; the 2 cores were
-  shared): relu float32 serial 1.2 µs / 3e4 and 13 µs / 1e5 elements, TBB
-  prange 3.2 µs / 1e4, 5-6 µs / 3e4, 9-18 µs / 1e5.
+* **Cut-over.**  Below :data:`CUTOVER` elements (per family) a prange
+  launch costs more than the serial loop's work; ``FASTRELU_PARALLEL_CUTOVER``
+  (read at import) overrides both families.
 
 * **Threading layer.**  Chosen before the first prange launch by
   :func:`ensure_threads`:
@@ -81,11 +57,8 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
     (at import of this module: it starts no thread) a pip-installed
     ``libtbb`` (``<sys.prefix>/lib/libtbb.so.12``) with ``RTLD_GLOBAL`` so
     that Numba finds it (``pip install fastrelu[parallel]`` installs it).
-    TBB is thread-safe and fork-safe and launched fastest under load; GNU
-    OpenMP is thread-safe but aborts a forked child that uses it (Numba prints
-    "fork() called from a process already using GNU OpenMP"), and it spun
-    badly when the 2 cores were shared (0.3 GB/s at 3e5 elements vs 57 GB/s
-    for TBB in the same minute); workqueue costs 55-70 µs per launch;
+    TBB is thread-safe and fork-safe; GNU OpenMP aborts a forked child that
+    uses it;
   - with the ``workqueue`` layer (not thread-safe: concurrent launches from
     several Python threads abort the process) every prange launch is
     serialised by a lock.
@@ -100,8 +73,8 @@ Design (measured on Numba 0.68, 2 cores; numbers in ``tools/bench_parallel.py``)
   method for process pools.
 
 * **Compilation** is lazy, per public name and dtype, cached on disk with the
-  cpu kernels (:data:`fastrelu._build.SOURCE_HASH` in the cache name); the
-  ``precompile()`` method of each object (and
+  cpu kernels (:data:`fastrelu._build.SOURCE_HASH` and the chunk size in the
+  cache name); the ``precompile()`` method of each object (and
   ``fastrelu.precompile(targets=["parallel"])``) compiles float32/float64
   (and float16) ahead of time.
 """
@@ -117,7 +90,7 @@ import numba
 import numpy as np
 from numba import get_num_threads, njit, types
 
-from fastrelu import _build
+from fastrelu import _build, _tuning
 from fastrelu._ufunc import Ufunc
 
 __all__ = ["CUTOVER", "ParallelUfunc", "ensure_threads", "threading_info"]
@@ -126,7 +99,7 @@ __all__ = ["CUTOVER", "ParallelUfunc", "ensure_threads", "threading_info"]
 # cut-over (elements) below which the serial ufunc is faster
 # --------------------------------------------------------------------------
 
-CUTOVER: dict[str, int] = {"piecewise": 65536, "smooth": 16384}
+CUTOVER: dict[str, int] = dict(_tuning.value("parallel_cutover"))
 _env_cut = os.environ.get("FASTRELU_PARALLEL_CUTOVER")
 if _env_cut:
     CUTOVER = dict.fromkeys(CUTOVER, max(int(_env_cut), 2))
@@ -214,21 +187,16 @@ def threading_info() -> dict:
 
 _PAR_OPTIONS = {"parallel": True, "cache": True, **_build.TARGET_OPTIONS}
 #: elements per prange chunk (each chunk runs the serial loop)
-CHUNK = 16384
-
-
-def _llc_bytes() -> int:
-    """Size of the last-level (L3) cache, 32 MiB where the OS does not say."""
-    try:
-        size = os.sysconf("SC_LEVEL3_CACHE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        size = 0
-    return size if size > 0 else 32 << 20
-
+CHUNK: int = _tuning.value("parallel_chunk")
 
 #: outputs of at least this many bytes are written with non-temporal stores
-#: (``FASTRELU_STREAM_MIN_BYTES`` overrides; default: the L3 cache size)
-STREAM_MIN_BYTES = int(os.environ.get("FASTRELU_STREAM_MIN_BYTES") or _llc_bytes())
+#: (``FASTRELU_STREAM_MIN_BYTES`` overrides; default: the tuning table's, or
+#: the last-level cache size)
+STREAM_MIN_BYTES = int(
+    os.environ.get("FASTRELU_STREAM_MIN_BYTES")
+    or _tuning.value("stream_min_bytes")
+    or _tuning.host()["llc_bytes"]
+)
 
 
 def streams(nbytes: int) -> bool:
@@ -264,7 +232,7 @@ def prange_loop(kernel, nin: int, half: bool, stream: bool = False):
                     streamed = njit(cache=True, **_build.TARGET_OPTIONS)(
                         _build.cacheable(_build.STREAM_TEMPLATE, f"{name}_stream", _k=k)
                     )
-                tag = f"{name}{'_st' if stream else ''}"
+                tag = f"{name}_ch{CHUNK}{'_st' if stream else ''}"
                 fn = _build.cacheable(_build.CHUNK_TEMPLATE, tag, _s=serial, _CH=CHUNK, _ST=streamed)
                 disp = njit(**_PAR_OPTIONS)(fn)
                 if ic:

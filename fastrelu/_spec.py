@@ -83,9 +83,6 @@ class Activation:
     ulps: dict = field(default_factory=lambda: {"float16": 1, "float32": 0, "float64": 0})
     #: "piecewise" (memory-bound, exact) or "smooth" (transcendental)
     family: str = "piecewise"
-    #: LLVM loop interleave count by kind ("forward", "grad"), where it differs
-    #: from the family's (``_build.INTERLEAVE``): measured per kernel
-    interleave: dict = field(default_factory=dict)
     #: float64 NumPy reference of the forward, ``ref(x, *params)``
     ref: Callable | None = None
     #: float64 NumPy reference of the derivative f'(x) (times 1)
@@ -97,10 +94,6 @@ class Activation:
     #: keyword options that select another row (gelu's ``approximate``)
     variants: dict = field(default_factory=dict)
     notes: str = ""
-
-    @property
-    def nparams(self) -> int:
-        return len(self.params)
 
     @property
     def grad_param_list(self) -> tuple[Param, ...]:
@@ -455,7 +448,6 @@ TABLE: tuple[Activation, ...] = (
         grad_math=r"g \cdot \tfrac{d}{dx}\text{(the expression)}",
         kinks=(Kink(0.0, 0.0, 0.5),),
         family="smooth",
-        interleave={"grad": 4},
         ulps=_SMOOTH_ULPS,
         ref=_ref_gelu_tanh,
         ref_grad=_ref_gelu_tanh_grad,
@@ -471,7 +463,6 @@ TABLE: tuple[Activation, ...] = (
         grad_math=r"g\,\sigma(x)(1 + x(1 - \sigma(x)))",
         kinks=(Kink(0.0, 0.0, 0.5),),
         family="smooth",
-        interleave={"forward": 4, "grad": 4},
         ulps=_SMOOTH_ULPS,
         ref=lambda x: x * _sig(x),
         ref_grad=lambda x: _sig(x) * (1 + x * (1 - _sig(x))),
@@ -486,7 +477,6 @@ TABLE: tuple[Activation, ...] = (
         grad_math=r"g\,(t + x\,\sigma(x)(1 - t^2)),\ t = \tanh(\mathrm{softplus}(x))",
         kinks=(Kink(0.0, 0.0, 0.6),),
         family="smooth",
-        interleave={"forward": 4, "grad": 4},
         ulps=_SMOOTH_ULPS,
         ref=_ref_mish,
         ref_grad=_ref_mish_grad,
@@ -506,7 +496,6 @@ TABLE: tuple[Activation, ...] = (
         kinks=(Kink(0.0, math.log(2.0), 0.5),),
         check=_check_softplus,
         family="smooth",
-        interleave={"grad": 4},
         ulps=_SMOOTH_ULPS,
         ref=_ref_softplus,
         ref_grad=_ref_softplus_grad,
@@ -572,15 +561,12 @@ def public_names() -> list[str]:
     return names
 
 
-def interleave_of(kernel: Callable, family_default: dict) -> int:
-    """The LLVM interleave count of a scalar kernel's loops: its row's
-    ``interleave`` entry for the kind, else *family_default* for the row's
-    family (0, LLVM's choice, for kernels outside the table)."""
+def family_of(kernel: Callable) -> str | None:
+    """The family of the row whose kernel *kernel* is (None: not in the table)."""
     for a in TABLE:
-        for kind in ("forward", "grad", "grad_from_output"):
-            if kernel is a.kernel(kind):
-                return a.interleave.get(kind, family_default.get(a.family, 0))
-    return 0
+        if kernel in (a.forward, a.grad, a.grad_from_output):
+            return a.family
+    return None
 
 
 def resolve(name: str) -> tuple[Activation, str]:

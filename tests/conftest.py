@@ -40,7 +40,6 @@ FLOAT_IDS = ("f16", "f32", "f64")
 
 ROWS = _spec.TABLE
 NAMES = _spec.public_names()
-GRAD_NAMES = [n for n in NAMES if _spec.resolve(n)[1] != "forward"]
 
 
 @pytest.fixture(params=list(TARGETS), scope="session")
@@ -56,14 +55,6 @@ def target_name(module) -> str:
 def get(module, name: str):
     """The public object *name* of the target *module*."""
     return getattr(module, name)
-
-
-def forward(module, row: _spec.Activation):
-    return getattr(module, row.name)
-
-
-def grad(module, row: _spec.Activation):
-    return getattr(module, row.name + "_grad")
 
 
 def params(row: _spec.Activation, kind: str = "forward", dtype=None) -> tuple:
