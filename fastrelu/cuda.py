@@ -73,6 +73,7 @@ from numbers import Number
 
 import numpy as np
 
+from fastrelu import _tuning
 from fastrelu._spec import BY_NAME, FLOAT_DTYPES, INT_DTYPES
 from fastrelu._ufunc import UFUNC_KWARGS, Ufunc, _prelu_weight
 
@@ -206,7 +207,7 @@ class _Backend:
         if mb is None:
             with self.cuda.gpus[device]:
                 sms = self.cuda.get_current_device().MULTIPROCESSOR_COUNT
-            mb = self.max_blocks[device] = sms * 32
+            mb = self.max_blocks[device] = sms * _tuning.value("cuda_blocks_per_sm")
         return max(1, min(mb, -(-n // 256))), 256
 
     def core_stream(self, handle: int):
