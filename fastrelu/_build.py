@@ -54,6 +54,8 @@ from numba.core.errors import NumbaIRAssumptionWarning
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic, overload
 
+from fastrelu import _compat
+
 __all__ = [
     "CHUNK_TEMPLATE",
     "STREAM_TEMPLATE",
@@ -220,65 +222,7 @@ def _source_hash() -> str:
 SOURCE_HASH = _source_hash()
 
 
-def _install_cache_lock() -> None:
-    """Serialise Numba cache reads/writes of fastrelu's entries across processes.
-
-    Numba's ``IndexDataCacheFile.save`` reads the index, picks the next free
-    data-file number and writes both without a lock: two processes compiling
-    different signatures of one function at the same time (pytest-xdist
-    workers, dask workers on a cold cache) can both pick ``.1.nbc`` and leave
-    an index that maps one signature to the other's machine code -- a
-    segfault on the next load (seen with ``f32_to_f16``, which is compiled
-    for float32 and float64 arguments).  We hold an advisory ``flock`` on a
-    file beside the index for the duration of each save/load/flush of
-    fastrelu's entries (cache paths under the package, or names carrying
-    :data:`SOURCE_HASH`); other Numba users are not affected.  On platforms
-    without ``fcntl`` nothing changes.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return
-    import os
-    from contextlib import contextmanager
-
-    from numba.core.caching import IndexDataCacheFile
-
-    if getattr(IndexDataCacheFile, "_fastrelu_locked", False):
-        return
-
-    @contextmanager
-    def locked(self):
-        if "fastrelu" not in self._cache_path and SOURCE_HASH not in self._index_name:
-            yield
-            return
-        try:
-            os.makedirs(self._cache_path, exist_ok=True)
-            fh = open(self._index_path + ".lock", "a")
-        except OSError:  # read-only cache location: numba will not write either
-            yield
-            return
-        with fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def wrap(method):
-        def locked_method(self, *args):
-            with locked(self):
-                return method(self, *args)
-
-        locked_method.__name__ = method.__name__
-        return locked_method
-
-    for name in ("save", "load", "flush"):
-        setattr(IndexDataCacheFile, name, wrap(getattr(IndexDataCacheFile, name)))
-    IndexDataCacheFile._fastrelu_locked = True
-
-
-_install_cache_lock()
+_compat.install_cache_lock(SOURCE_HASH)
 
 
 def cacheable(fn: Callable, name: str | None = None, **bind) -> Callable:
@@ -770,34 +714,6 @@ def _loop(kernel: Callable, nin: int, dt: np.dtype, ic: int | None = None):
         return cfunc(_LOOP_SIG, cache=_CACHE, **TARGET_OPTIONS)(fn)
 
 
-# --------------------------------------------------------------------------
-# NumPy's PyUFunc_FromFuncAndData through ctypes
-# --------------------------------------------------------------------------
-
-
-def _ufunc_from_func_and_data():
-    from numpy._core import _multiarray_umath
-
-    get = ctypes.pythonapi.PyCapsule_GetPointer
-    get.restype = ctypes.c_void_p
-    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    table = (ctypes.c_void_p * 2).from_address(get(_multiarray_umath._UFUNC_API, None))
-    proto = ctypes.PYFUNCTYPE(
-        ctypes.py_object,
-        ctypes.c_void_p,  # PyUFuncGenericFunction *func
-        ctypes.c_void_p,  # void **data
-        ctypes.c_void_p,  # char *types
-        ctypes.c_int,  # ntypes
-        ctypes.c_int,  # nin
-        ctypes.c_int,  # nout
-        ctypes.c_int,  # identity
-        ctypes.c_char_p,  # name
-        ctypes.c_char_p,  # doc
-        ctypes.c_int,  # unused
-    )
-    return proto(table[1])  # slot 1 of the ufunc C-API table
-
-
 _FROMFUNC = None
 # NumPy keeps pointers to these arrays for the ufunc's whole life: keep them.
 _KEEPALIVE: list = []
@@ -918,7 +834,7 @@ def build_ufunc(
     global _FROMFUNC
     with _lock:
         if _FROMFUNC is None:
-            _FROMFUNC = _ufunc_from_func_and_data()
+            _FROMFUNC = _compat.ufunc_from_func_and_data()
         with global_compiler_lock:
             tramp = _trampoline()
         loops = [_LazyLoop(kernel, nin, np.dtype(dt), interleave) for dt in dtypes]

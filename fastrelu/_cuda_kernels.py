@@ -28,6 +28,8 @@ import os
 import numpy as np
 from numba import cuda
 
+from fastrelu import _compat
+
 __all__ = ["SIM", "bf16_to_f32", "device_function", "f32_to_bf16", "loader", "make_kernel", "storer"]
 
 #: Running under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
@@ -159,35 +161,9 @@ _patched_helpers: set = set()
 
 
 def _uninline_helpers_for_cuda():
-    """Work around a numba-cuda (0.30.x) bug with ``register_jitable(inline="always")``.
-
-    On the CUDA target, calling such a helper fails to type (the inlined body
-    sees its arguments as ``omitted(default=Undefined)``: "No implementation
-    of function add(omitted, omitted)").  Plain ``register_jitable`` helpers
-    work.  So every inline-always jitable defined in a fastrelu module gets a
-    CUDA-target overload returning the same function without IR inlining
-    (NVVM inlines small device functions anyway); the cpu target is not
-    affected.  Target-specific overloads take precedence over the generic one.
-    """
-    if SIM:
-        return
-    from numba.core.typing.templates import builtin_registry
-    from numba.extending import overload
-
-    for func, fty in list(builtin_registry.globals):
-        mod = getattr(func, "__module__", None) or ""
-        if not mod.startswith("fastrelu.") or func in _patched_helpers:
-            continue
-        templates = getattr(fty, "templates", ())
-        inline = getattr(templates[0], "_inline", None) if templates else None
-        if inline is None or inline.is_never_inline:
-            continue
-        _patched_helpers.add(func)
-
-        def typer(*args, _f=func, **kwargs):
-            return _f
-
-        overload(func, target="cuda", strict=False)(typer)
+    """See :func:`fastrelu._compat.uninline_jitables_for_cuda`."""
+    if not SIM:
+        _compat.uninline_jitables_for_cuda("fastrelu.", _patched_helpers)
 
 
 # --------------------------------------------------------------------------

@@ -90,7 +90,7 @@ import numba
 import numpy as np
 from numba import get_num_threads, njit, types
 
-from fastrelu import _build, _tuning
+from fastrelu import _build, _compat, _tuning
 from fastrelu._ufunc import Ufunc
 
 __all__ = ["CUTOVER", "ParallelUfunc", "ensure_threads", "threading_info"]
@@ -144,10 +144,8 @@ def _early_preload() -> None:
     :func:`ensure_threads`) means that Numba finds TBB even when another
     library, or ``numba.get_num_threads()``, starts the threading layer first.
     """
-    from numba.np.ufunc import parallel as npp
-
     layer = str(numba.config.THREADING_LAYER).lower()
-    if not npp._is_initialized and layer in _TBB_LAYERS:
+    if not _compat.threading_layer_started() and layer in _TBB_LAYERS:
         _state["tbb_preloaded"] = _preload_tbb()
 
 
@@ -158,13 +156,11 @@ def ensure_threads() -> None:
     with _layer_lock:
         if _state["ready"]:
             return
-        from numba.np.ufunc import parallel as npp
-
-        if not npp._is_initialized:
+        if not _compat.threading_layer_started():
             layer = str(numba.config.THREADING_LAYER).lower()
             if layer in _TBB_LAYERS and _state["tbb_preloaded"] is None:
                 _state["tbb_preloaded"] = _preload_tbb()
-            npp._launch_threads()
+            _compat.start_threading_layer()
         _state["serialize"] = numba.threading_layer() == "workqueue"
         _state["ready"] = True
 

@@ -73,58 +73,16 @@ from numbers import Number
 
 import numpy as np
 
-from fastrelu import _tuning
-from fastrelu._spec import BY_NAME, FLOAT_DTYPES, INT_DTYPES
+from fastrelu import _compat, _tuning
+from fastrelu._spec import BY_NAME, FLOAT_DTYPES, INT_DTYPES, namespace, public_names
 from fastrelu._ufunc import UFUNC_KWARGS, Ufunc, _prelu_weight
 
 INSTALL_HINT = 'pip install "fastrelu[cuda]"'
 BF16 = "bfloat16"
 
-__all__ = [
-    "CudaUfunc",
-    "CudaUnavailableError",
-    "celu",
-    "celu_grad",
-    "elu",
-    "elu_grad",
-    "elu_grad_from_output",
-    "gelu",
-    "gelu_grad",
-    "gelu_tanh",
-    "gelu_tanh_grad",
-    "hardsigmoid",
-    "hardsigmoid_grad",
-    "hardswish",
-    "hardswish_grad",
-    "hardtanh",
-    "hardtanh_grad",
-    "is_available",
-    "leaky_relu",
-    "leaky_relu_grad",
-    "leaky_relu_grad_from_output",
-    "mish",
-    "mish_grad",
-    "prelu",
-    "prelu_grad",
-    "relu",
-    "relu6",
-    "relu6_grad",
-    "relu_grad",
-    "relu_grad_from_output",
-    "rrelu",
-    "rrelu_grad",
-    "selu",
-    "selu_grad",
-    "silu",
-    "silu_grad",
-    "softplus",
-    "softplus_grad",
-    "squareplus",
-    "squareplus_grad",
-    "status",
-    "threshold",
-    "threshold_grad",
-]
+# __all__ (table functions in table order, then these) and the PEP 562 hooks: the export block
+# at the end of this file.
+_EXTRAS = ("CudaUfunc", "CudaUnavailableError", "is_available", "status")
 
 
 class CudaUnavailableError(RuntimeError):
@@ -191,7 +149,11 @@ class _Backend:
                 from numba.cuda.cudadrv.driver import _to_core_stream
 
                 self._launch, self._LaunchConfig, self._to_core = launch, LaunchConfig, _to_core_stream
-            except ImportError as e:  # pragma: no cover - depends on the numba-cuda release
+                ctx = cuda.descriptor.cuda_target.target_context
+                fields = _compat.array_arg_fields(ctx.data_model_manager)
+                if fields != _compat.ARRAY_ARG_FIELDS:
+                    raise ImportError(f"numba-cuda's array arguments are {fields}, not the layout built here")
+            except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the numba-cuda release
                 warnings.warn(
                     f"fastrelu.cuda: fast launch path unavailable ({e}); using Numba's public API",
                     RuntimeWarning,
@@ -897,42 +859,9 @@ def _make(name: str, kind: str = "forward") -> CudaUfunc:
     return CudaUfunc(BY_NAME[name], kind)
 
 
-relu = _make("relu")
-relu_grad = _make("relu", "grad")
-relu_grad_from_output = _make("relu", "grad_from_output")
-leaky_relu = _make("leaky_relu")
-leaky_relu_grad = _make("leaky_relu", "grad")
-leaky_relu_grad_from_output = _make("leaky_relu", "grad_from_output")
-prelu = _make("prelu")
-prelu_grad = _make("prelu", "grad")
-rrelu = _make("rrelu")
-rrelu_grad = _make("rrelu", "grad")
-threshold = _make("threshold")
-threshold_grad = _make("threshold", "grad")
-relu6 = _make("relu6")
-relu6_grad = _make("relu6", "grad")
-hardtanh = _make("hardtanh")
-hardtanh_grad = _make("hardtanh", "grad")
-elu = _make("elu")
-elu_grad = _make("elu", "grad")
-elu_grad_from_output = _make("elu", "grad_from_output")
-selu = _make("selu")
-selu_grad = _make("selu", "grad")
-celu = _make("celu")
-celu_grad = _make("celu", "grad")
-gelu = _make("gelu")
-gelu_grad = _make("gelu", "grad")
-gelu_tanh = _make("gelu_tanh")
-gelu_tanh_grad = _make("gelu_tanh", "grad")
-silu = _make("silu")
-silu_grad = _make("silu", "grad")
-mish = _make("mish")
-mish_grad = _make("mish", "grad")
-softplus = _make("softplus")
-softplus_grad = _make("softplus", "grad")
-hardsigmoid = _make("hardsigmoid")
-hardsigmoid_grad = _make("hardsigmoid", "grad")
-hardswish = _make("hardswish")
-hardswish_grad = _make("hardswish", "grad")
-squareplus = _make("squareplus")
-squareplus_grad = _make("squareplus", "grad")
+__all__, __getattr__, __dir__ = namespace(__name__, _make, _EXTRAS)
+# Every table function exists from import on (CudaUfunc's ``approximate=`` dispatch reads
+# this module's globals); making one compiles nothing and needs no GPU.
+for _name in public_names():
+    __getattr__(_name)
+del _name
