@@ -397,7 +397,8 @@ class FirstCallWarm:
 
 
 class Environment:
-    """Numba's thread count and threading layer (after the pool has started)."""
+    """Numba's thread count and threading layer (after the pool has started), and
+    the vector ISA that keys the tuning table."""
 
     def setup(self, *params):
         self.info = BM.environment()
@@ -418,3 +419,11 @@ class Environment:
     track_threading_layer.params = [["tbb", "omp", "workqueue"]]
     track_threading_layer.param_names = ["layer"]
     track_threading_layer.unit = "in use (1) or not (0)"
+
+    def track_vector_isa(self, isa):
+        # the key of fastrelu's tuning table (asv's machine.json has the CPU model)
+        return int(self.info.get("vector_isa") == isa)
+
+    track_vector_isa.params = [["x86-64", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-sve"]]
+    track_vector_isa.param_names = ["isa"]
+    track_vector_isa.unit = "this host (1) or not (0)"

@@ -118,8 +118,11 @@ RATIO_SIZES = [s for s in SIZES if s >= 10**5]
 
 #: interleaved rounds per ratio; the ratio reported is their median
 RATIO_ROUNDS = 7
-#: seconds each side of a round runs for (calibrated number of calls)
+#: seconds each side of a round runs for, in RATIO_BLOCKS blocks of calls
 RATIO_MIN_TIME = 0.005
+#: blocks per side and round; a side's time in a round is its fastest block
+#: (load from other processes only ever adds time to a block)
+RATIO_BLOCKS = 5
 #: pause between the two sides of a round: Numba's worker threads spin for a
 #: while after a parallel call and would slow whatever runs next
 RATIO_PAUSE = 0.02
@@ -128,39 +131,42 @@ RATIO_PAUSE = 0.02
 def ratio(fast, ref, resets=None, rounds: int = RATIO_ROUNDS) -> float:
     """Median over *rounds* of time(*fast*) / time(*ref*), timed alternately.
 
-    Both sides are warmed up and calibrated once: a side runs >= RATIO_MIN_TIME
-    per round.  Each round times one side, pauses, times the other, pauses:
-    drift of the machine (load, clock) over a run reaches both sides of a
-    round alike and cancels in their ratio.  *resets* (in-place calls: one
-    callable per side, or None): the side runs in blocks of
-    ``fastrelu.bench.INPLACE_MAX_NUMBER`` calls, each after an untimed reset
-    of its operands (``fastrelu.bench.measure``'s protocol).
+    Both sides are warmed up and calibrated once.  Each round times one side,
+    pauses, times the other, pauses: drift of the machine (clock, load) over a
+    run reaches both sides of a round alike and cancels in their ratio.  A
+    side's time in a round is the fastest of its :data:`RATIO_BLOCKS` blocks
+    (each about ``RATIO_MIN_TIME / RATIO_BLOCKS``): a preemption by another
+    process lengthens one block, not the minimum.  *resets* (in-place calls:
+    one callable per side, or None): a block is an untimed reset of the
+    operands, then ``fastrelu.bench.INPLACE_MAX_NUMBER`` calls
+    (``fastrelu.bench.measure``'s protocol).
     """
     BM = bench_module()
     resets = resets or (None, None)
     sides = []
     for fn, rs in ((fast, resets[0]), (ref, resets[1])):
         fn()
-        best, _ = BM.measure(fn, RATIO_MIN_TIME, 3, reset=rs)
+        best, _ = BM.measure(fn, RATIO_MIN_TIME / RATIO_BLOCKS, 3, reset=rs)
         if rs is None:
-            sides.append((fn, rs, 1, max(1, math.ceil(RATIO_MIN_TIME / best))))
+            number = max(1, math.ceil(RATIO_MIN_TIME / RATIO_BLOCKS / best))
+            sides.append((fn, rs, RATIO_BLOCKS, number))
         else:
             block = BM.INPLACE_MAX_NUMBER
-            sides.append((fn, rs, max(1, math.ceil(RATIO_MIN_TIME / (best * block))), block))
+            sides.append((fn, rs, max(RATIO_BLOCKS, math.ceil(RATIO_MIN_TIME / (best * block))), block))
     perf = time.perf_counter
     ratios = []
     for _ in range(rounds):
         t = []
         for fn, rs, blocks, number in sides:
-            spent = 0.0
+            fastest = math.inf
             for _ in range(blocks):
                 if rs is not None:
                     rs()
                 t0 = perf()
                 for _ in range(number):
                     fn()
-                spent += perf() - t0
-            t.append(spent / (blocks * number))
+                fastest = min(fastest, perf() - t0)
+            t.append(fastest / number)
             time.sleep(RATIO_PAUSE)
         ratios.append(t[0] / t[1])
     return statistics.median(ratios)

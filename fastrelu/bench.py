@@ -946,7 +946,8 @@ def _row_cells(r: dict) -> list[str]:
 def _env_line(env: dict) -> str:
     return (
         f"fastrelu {env.get('fastrelu')}, NumPy {env.get('numpy')}, Numba {env.get('numba')}, "
-        f"Python {env.get('python')}; {env.get('machine')} with {env.get('cpu_count')} CPUs; "
+        f"Python {env.get('python')}; {env.get('cpu_model')} ({env.get('vector_isa')}) "
+        f"with {env.get('cpu_count')} CPUs; "
         f"threading layer {env.get('numba_threading_layer')} ({env.get('numba_threads')} threads)"
     )
 
