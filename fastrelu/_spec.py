@@ -13,7 +13,9 @@ Adding an activation = one scalar kernel (forward and gradient) + one row.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -575,3 +577,35 @@ def resolve(name: str) -> tuple[Activation, str]:
         if name.endswith(suffix) and name[: -len(suffix)] in BY_NAME:
             return BY_NAME[name[: -len(suffix)]], kind
     return BY_NAME[name], "forward"
+
+
+_export_lock = threading.RLock()
+
+
+def namespace(module: str, factory: Callable[[str, str], object], extras: Sequence[str] = ()):
+    """``(__all__, __getattr__, __dir__)`` of a target namespace (PEP 562).
+
+    ``__all__`` is :func:`public_names` (table order) then *extras*.  A public name is
+    made on first access by ``factory(row_name, kind)`` and stored in the module's
+    dict, so every later lookup is a plain attribute access that never reaches
+    ``__getattr__``; each name is made once (under a lock), so ``module.relu is
+    module.relu`` holds from any thread.  Nothing is made at import.
+    """
+    names = public_names()
+    known = frozenset(names)
+
+    def __getattr__(name: str):
+        if name not in known:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        d = sys.modules[module].__dict__
+        with _export_lock:
+            obj = d.get(name)
+            if obj is None:
+                row, kind = resolve(name)
+                obj = d[name] = factory(row.name, kind)
+        return obj
+
+    def __dir__() -> list[str]:
+        return sorted(set(sys.modules[module].__dict__) | known)
+
+    return [*names, *extras], __getattr__, __dir__

@@ -12,90 +12,15 @@ Importing this module neither compiles nor starts threads.
 
 from __future__ import annotations
 
-from fastrelu._parallel import CUTOVER, ParallelUfunc, make, threading_info
+from fastrelu._parallel import CUTOVER as CUTOVER
+from fastrelu._parallel import ParallelUfunc as ParallelUfunc
+from fastrelu._parallel import make
+from fastrelu._parallel import threading_info as threading_info
+from fastrelu._spec import namespace
 
-# Table order, as in fastrelu/__init__.py (a test checks it against the table).
-__all__ = [
-    "relu",
-    "relu_grad",
-    "relu_grad_from_output",
-    "leaky_relu",
-    "leaky_relu_grad",
-    "leaky_relu_grad_from_output",
-    "prelu",
-    "prelu_grad",
-    "rrelu",
-    "rrelu_grad",
-    "threshold",
-    "threshold_grad",
-    "relu6",
-    "relu6_grad",
-    "hardtanh",
-    "hardtanh_grad",
-    "elu",
-    "elu_grad",
-    "elu_grad_from_output",
-    "selu",
-    "selu_grad",
-    "celu",
-    "celu_grad",
-    "gelu",
-    "gelu_grad",
-    "gelu_tanh",
-    "gelu_tanh_grad",
-    "silu",
-    "silu_grad",
-    "mish",
-    "mish_grad",
-    "softplus",
-    "softplus_grad",
-    "hardsigmoid",
-    "hardsigmoid_grad",
-    "hardswish",
-    "hardswish_grad",
-    "squareplus",
-    "squareplus_grad",
-    "CUTOVER",
-    "ParallelUfunc",
-    "threading_info",
-]
-
-relu = make("relu")
-relu_grad = make("relu_grad")
-relu_grad_from_output = make("relu_grad_from_output")
-leaky_relu = make("leaky_relu")
-leaky_relu_grad = make("leaky_relu_grad")
-leaky_relu_grad_from_output = make("leaky_relu_grad_from_output")
-prelu = make("prelu")
-prelu_grad = make("prelu_grad")
-rrelu = make("rrelu")
-rrelu_grad = make("rrelu_grad")
-threshold = make("threshold")
-threshold_grad = make("threshold_grad")
-relu6 = make("relu6")
-relu6_grad = make("relu6_grad")
-hardtanh = make("hardtanh")
-hardtanh_grad = make("hardtanh_grad")
-elu = make("elu")
-elu_grad = make("elu_grad")
-elu_grad_from_output = make("elu_grad_from_output")
-selu = make("selu")
-selu_grad = make("selu_grad")
-celu = make("celu")
-celu_grad = make("celu_grad")
-gelu = make("gelu")
-gelu_grad = make("gelu_grad")
-gelu_tanh = make("gelu_tanh")
-gelu_tanh_grad = make("gelu_tanh_grad")
-silu = make("silu")
-silu_grad = make("silu_grad")
-mish = make("mish")
-mish_grad = make("mish_grad")
-softplus = make("softplus")
-softplus_grad = make("softplus_grad")
-hardsigmoid = make("hardsigmoid")
-hardsigmoid_grad = make("hardsigmoid_grad")
-hardswish = make("hardswish")
-hardswish_grad = make("hardswish_grad")
-squareplus = make("squareplus")
-squareplus_grad = make("squareplus_grad")
+# Every table function, in table order, made on first access (as in fastrelu/__init__.py).
+__all__, __getattr__, __dir__ = namespace(
+    __name__,
+    lambda row, kind: make(row if kind == "forward" else f"{row}_{kind}"),
+    ("CUTOVER", "ParallelUfunc", "threading_info"),
+)

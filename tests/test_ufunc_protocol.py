@@ -260,7 +260,7 @@ def _bf_args(name, n, bf16):
 def test_bfloat16_in_bfloat16_out(target, name, n, bf16):
     f = get(target, name)
     data, ps = _bf_args(name, n, bf16)
-    want = fastrelu.__dict__[name](*(a.astype(np.float32) for a in data), *ps).astype(bf16)
+    want = getattr(fastrelu, name)(*(a.astype(np.float32) for a in data), *ps).astype(bf16)
     for _ in range(2):  # the general path, then the fast path
         y = f(*data, *ps)
         assert y.dtype == bf16, (name, y.dtype)
