@@ -97,6 +97,51 @@ class Activation:
     variants: dict = field(default_factory=dict)
     notes: str = ""
 
+    # -- special values (with the test parameters); the tests' expectations ------------
+    #: (f(-inf), f(+inf)): the limits, also where an expression would give NaN
+    limits: tuple[float, float] = field(kw_only=True)
+    #: (f'(-inf), f'(+inf)): the gradient's factor of g at the infinities
+    grad_limits: tuple[float, float] = field(kw_only=True)
+    #: the gradient's factor of g at x = NaN (NaN: the gradient is NaN)
+    grad_at_nan: float = field(kw_only=True)
+    #: the gradient kernel *selects*: where f'(x) = 0 it returns 0 without multiplying by g
+    #: (a NaN or inf g gives 0); otherwise it multiplies (0 * NaN = NaN, as PyTorch)
+    grad_selects: bool = False
+    #: a point ``(x, params)`` where f'(x) = 0 exactly (params None: the test parameters)
+    grad_zero_at: tuple[float, tuple | None] = (-math.inf, None)
+    #: a point where f'(x) != 0 (test parameters)
+    grad_nonzero_at: float = 0.5
+    #: f(-0.0) is +0.0 (IEEE 754-2019 maximum); every other row with f(0) = 0 keeps -0.0
+    minus_zero_to_plus_zero: bool = False
+    #: the open interval where f(x) = x exactly (test parameters); None: nowhere
+    identity_on: tuple[float, float] | None = None
+    #: ``m -> f(lowest finite)`` (m: the largest finite) where the tail still differs from the
+    #: limit there; None: the limit, or ``-m * f'(-inf)`` where the limit is infinite
+    value_at_lowest: Callable | None = None
+    #: the slope of the x <= 0 side as a function of the parameters (leaky_relu-like rows)
+    slope: Callable | None = None
+    #: f is linear on each piece: f'' = 0 wherever it exists
+    piecewise_linear: bool = False
+    #: member of the accuracy set (fastrelu.accuracy: measured against the mpmath reference)
+    accuracy: bool = False
+
+    # -- PyTorch ----------------------------------------------------------------------
+    #: departures from torch beyond ``minus_zero_to_plus_zero`` (torch: -0.0):
+    #: "inf" (torch's f(-inf) is NaN, fastrelu gives the limit), "grad_inf" (torch's gradient
+    #: is NaN at +-inf), "float32_grad" (torch's float64 gradient is a float32 constant;
+    #: fastrelu's is exact)
+    torch_departures: frozenset[str] = frozenset()
+    #: the torch.nn module class (fastrelu.torch subclasses it; a name torch.nn lacks is
+    #: fastrelu.torch's own module); "": reached through another row's module
+    torch_module: str = ""
+    #: the 1-bit mask that replaces x for the backward (fastrelu.training, fastrelu.torch):
+    #: ``(predicate, lo, hi)``; lo/hi a number or the name of the parameter giving it
+    mask: tuple | None = None
+    #: ``f''(x, *params)`` as an operator-only expression (NumPy arrays and torch tensors) for
+    #: the double backward where torch has no counterpart; None: 0 where ``piecewise_linear``,
+    #: else torch's autograd of the ``torch`` function
+    grad2: Callable | None = None
+
     @property
     def grad_param_list(self) -> tuple[Param, ...]:
         if self.grad_params is None:
@@ -272,6 +317,16 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=lambda x: np.where(x > 0, 1.0, 0.0),
         torch="relu",
         notes="``relu(-0.0)`` is ``+0.0`` (as ``np.maximum(x, 0)``); PyTorch returns ``-0.0``.",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=1.0,
+        grad_selects=True,
+        grad_zero_at=(-5.0, None),
+        minus_zero_to_plus_zero=True,
+        identity_on=(0.0, math.inf),
+        piecewise_linear=True,
+        torch_module="ReLU",
+        mask=("open", 0.0, math.nan),
     ),
     _A(
         name="leaky_relu",
@@ -291,6 +346,15 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, a: np.where(x > 0, x, a * x),
         ref_grad=lambda x, a: np.where(x > 0, 1.0, a),
         torch="leaky_relu",
+        limits=(-math.inf, math.inf),
+        grad_limits=(0.01, 1.0),
+        grad_at_nan=0.01,
+        grad_zero_at=(-1.0, (0.0,)),
+        identity_on=(0.0, math.inf),
+        slope=lambda negative_slope: negative_slope,
+        piecewise_linear=True,
+        torch_module="LeakyReLU",
+        mask=("pos", 0.0, 0.0),
     ),
     _A(
         name="prelu",
@@ -305,6 +369,14 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, w: np.where(x > 0, x, w * x),
         ref_grad=lambda x, w: np.where(x > 0, 1.0, w),
         torch="prelu",
+        limits=(-math.inf, math.inf),
+        grad_limits=(0.25, 1.0),
+        grad_at_nan=0.25,
+        grad_zero_at=(-1.0, (0.0,)),
+        identity_on=(0.0, math.inf),
+        slope=lambda weight: weight,
+        piecewise_linear=True,
+        torch_module="PReLU",
     ),
     _A(
         name="rrelu",
@@ -322,6 +394,15 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, lo, hi: np.where(x > 0, x, (lo + hi) / 2 * x),
         ref_grad=lambda x, lo, hi: np.where(x > 0, 1.0, (lo + hi) / 2),
         torch="rrelu",
+        limits=(-math.inf, math.inf),
+        grad_limits=((1.0 / 8.0 + 1.0 / 3.0) / 2.0, 1.0),
+        grad_at_nan=(1.0 / 8.0 + 1.0 / 3.0) / 2.0,
+        grad_zero_at=(-1.0, (0.0, 0.0)),
+        identity_on=(0.0, math.inf),
+        slope=lambda lower, upper: (lower + upper) / 2,
+        piecewise_linear=True,
+        torch_module="RReLU",
+        mask=("pos", 0.0, 0.0),  # evaluation mode: leaky with the mean slope
     ),
     _A(
         name="threshold",
@@ -341,6 +422,16 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, th, v: np.where(x <= th, v, x),
         ref_grad=lambda x, th, v: np.where(x > th, 1.0, 0.0),
         torch="threshold",
+        limits=(-2.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=1.0,
+        grad_selects=True,
+        grad_zero_at=(0.0, None),
+        grad_nonzero_at=2.0,
+        identity_on=(1.0, math.inf),
+        piecewise_linear=True,
+        torch_module="Threshold",
+        mask=("open", "threshold", math.nan),
     ),
     _A(
         name="relu6",
@@ -355,6 +446,16 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=lambda x: np.where((x > 0) & (x < 6), 1.0, 0.0),
         torch="relu6",
         notes="``relu6(-0.0)`` is ``+0.0``, as relu.",
+        limits=(0.0, 6.0),
+        grad_limits=(0.0, 0.0),
+        grad_at_nan=1.0,
+        grad_selects=True,
+        grad_zero_at=(7.0, None),
+        minus_zero_to_plus_zero=True,
+        identity_on=(0.0, 6.0),
+        piecewise_linear=True,
+        torch_module="ReLU6",
+        mask=("open", 0.0, 6.0),
     ),
     _A(
         name="hardtanh",
@@ -373,6 +474,15 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
         ref_grad=lambda x, lo, hi: np.where((x > lo) & (x < hi), 1.0, 0.0),
         torch="hardtanh",
+        limits=(-1.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        grad_at_nan=1.0,
+        grad_selects=True,
+        grad_zero_at=(-5.0, None),
+        identity_on=(-1.0, 1.0),
+        piecewise_linear=True,
+        torch_module="Hardtanh",
+        mask=("open", "min_val", "max_val"),
     ),
     _A(
         name="elu",
@@ -394,6 +504,12 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
         ref_grad=lambda x, a: np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0))),
         torch="elu",
+        limits=(-1.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=1.0,
+        identity_on=(0.0, math.inf),
+        accuracy=True,
+        torch_module="ELU",
     ),
     _A(
         name="selu",
@@ -408,6 +524,11 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x: _SELU_L * np.where(x > 0, x, _SELU_A * np.expm1(np.minimum(x, 0))),
         ref_grad=lambda x: _SELU_L * np.where(x > 0, 1.0, _SELU_A * np.exp(np.minimum(x, 0))),
         torch="selu",
+        limits=(-_SELU_L * _SELU_A, math.inf),
+        grad_limits=(0.0, _SELU_L),
+        grad_at_nan=_SELU_L,
+        accuracy=True,
+        torch_module="SELU",
     ),
     _A(
         name="celu",
@@ -424,6 +545,12 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a)),
         ref_grad=lambda x, a: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0) / a)),
         torch="celu",
+        limits=(-1.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=1.0,
+        identity_on=(0.0, math.inf),
+        accuracy=True,
+        torch_module="CELU",
     ),
     _A(
         name="gelu",
@@ -440,6 +567,12 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=lambda x: 0.5 * _erfc(-x / math.sqrt(2)) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
         torch="gelu",
         notes="Returns 0 at -inf and +inf at +inf (PyTorch: NaN at -inf).",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        accuracy=True,
+        torch_departures=frozenset({"inf", "grad_inf"}),
+        torch_module="GELU",
     ),
     _A(
         name="gelu_tanh",
@@ -455,6 +588,11 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=_ref_gelu_tanh_grad,
         torch="gelu:tanh",
         notes="The same as ``gelu(x, approximate='tanh')``.",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        accuracy=True,
+        torch_departures=frozenset({"inf", "grad_inf"}),
     ),
     _A(
         name="silu",
@@ -469,6 +607,12 @@ TABLE: tuple[Activation, ...] = (
         ref=lambda x: x * _sig(x),
         ref_grad=lambda x: _sig(x) * (1 + x * (1 - _sig(x))),
         torch="silu",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        accuracy=True,
+        torch_departures=frozenset({"inf", "grad_inf"}),
+        torch_module="SiLU",
     ),
     _A(
         name="mish",
@@ -483,6 +627,12 @@ TABLE: tuple[Activation, ...] = (
         ref=_ref_mish,
         ref_grad=_ref_mish_grad,
         torch="mish",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        accuracy=True,
+        torch_departures=frozenset({"inf", "grad_inf"}),
+        torch_module="Mish",
     ),
     _A(
         name="softplus",
@@ -502,6 +652,12 @@ TABLE: tuple[Activation, ...] = (
         ref=_ref_softplus,
         ref_grad=_ref_softplus_grad,
         torch="softplus",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        identity_on=(20.0, math.inf),
+        accuracy=True,
+        torch_module="Softplus",
     ),
     _A(
         name="hardsigmoid",
@@ -516,6 +672,14 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0.0),
         torch="hardsigmoid",
         notes="The float64 gradient is exactly 1/6 (PyTorch: float32(1/6)).",
+        limits=(0.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        grad_at_nan=0.0,
+        grad_selects=True,
+        grad_zero_at=(-5.0, None),
+        piecewise_linear=True,
+        torch_departures=frozenset({"float32_grad"}),
+        torch_module="Hardsigmoid",
     ),
     _A(
         name="hardswish",
@@ -530,6 +694,15 @@ TABLE: tuple[Activation, ...] = (
         ref_grad=lambda x: np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)),
         torch="hardswish",
         notes="Returns 0 at -inf (PyTorch: NaN).",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=1.0,
+        grad_selects=True,
+        grad_zero_at=(-5.0, None),
+        identity_on=(3.0, math.inf),
+        # torch's hardswish_backward gives 0 / g at -inf / +inf, as fastrelu: no "grad_inf"
+        torch_departures=frozenset({"inf"}),
+        torch_module="Hardswish",
     ),
     _A(
         name="squareplus",
@@ -546,6 +719,13 @@ TABLE: tuple[Activation, ...] = (
         ref=_ref_squareplus,
         ref_grad=lambda x, b: (1 + x / np.sqrt(x * x + b)) / 2,
         torch="",
+        limits=(0.0, math.inf),
+        grad_limits=(0.0, 1.0),
+        grad_at_nan=math.nan,
+        value_at_lowest=lambda m: 1.0 / m,  # b / (4 |x|) with b = 4
+        accuracy=True,
+        torch_module="Squareplus",  # no torch.nn counterpart: fastrelu.torch's own module
+        grad2=lambda x, b: b / (2 * (x * x + b) ** 1.5),
     ),
 )
 

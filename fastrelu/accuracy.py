@@ -23,21 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from fastrelu._spec import BY_NAME, TABLE
+
 #: shipped with the package (package data: the installed wheel has it too)
 DEFAULT_REFERENCE = Path(__file__).resolve().parent / "data" / "accuracy_reference.npz"
 
-#: kernel name -> (extra parameters after x (and g for gradients), torch name)
-SMOOTH = {
-    "elu": ((1.0,), "elu"),
-    "selu": ((), "selu"),
-    "celu": ((1.0,), "celu"),
-    "softplus": ((1.0, 20.0), "softplus"),
-    "gelu": ((), "gelu"),
-    "gelu_tanh": ((), "gelu_tanh"),
-    "silu": ((), "silu"),
-    "mish": ((), "mish"),
-    "squareplus": ((4.0,), None),
-}
+#: the accuracy set (rows with ``accuracy=True`` in fastrelu/_spec.py, table order):
+#: kernel name -> (extra parameters after x (and g for gradients), torch name or None)
+SMOOTH = {a.name: (tuple(a.defaults().values()), a.name if a.torch else None) for a in TABLE if a.accuracy}
 
 DTYPES = (np.float32, np.float64)
 
@@ -121,24 +114,23 @@ def torch_values(name: str, x: np.ndarray) -> np.ndarray | None:
     tname = SMOOTH[base][1]
     if tname is None:
         return None
-    fns = {
-        "elu": lambda t: F.elu(t, 1.0),
-        "selu": F.selu,
-        "celu": lambda t: F.celu(t, 1.0),
-        "softplus": lambda t: F.softplus(t, 1.0, 20.0),
-        "gelu": lambda t: F.gelu(t),
-        "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
-        "silu": F.silu,
-        "mish": F.mish,
-    }
+    row = BY_NAME[tname]
+    fname, _, variant = row.torch.partition(":")
+    params = SMOOTH[base][0]
+
+    def fn(t):
+        if variant:  # "gelu:tanh": torch's gelu(x, approximate="tanh")
+            return getattr(F, fname)(t, *params, approximate=variant)
+        return getattr(F, fname)(t, *params)
+
     t = torch.from_numpy(x.copy())
     if name.endswith("_grad"):
         t.requires_grad_(True)
-        y = fns[tname](t)
+        y = fn(t)
         y.backward(torch.ones_like(y))
         return t.grad.numpy()
     with torch.no_grad():
-        return fns[tname](t).numpy()
+        return fn(t).numpy()
 
 
 def measure(ref: dict, with_torch: bool = True, names=None) -> list[Row]:

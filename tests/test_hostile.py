@@ -85,9 +85,14 @@ def test_integer_and_bool_inputs(mod, name, dt):
     if np.dtype(dt).kind == "i":
         x[0] = -3
     spec, kind = resolve(name)
-    if name in ("hardtanh", "threshold") and np.dtype(dt).kind == "u":
-        # min_val=-1 / value=-2 on unsigned integers: parameters are cast to x's dtype, and a
-        # value out of its range is NumPy's OverflowError (semantics.md, integer inputs)
+    if (
+        kind == "forward"
+        and spec.int_exact
+        and np.dtype(dt).kind == "u"
+        and min(_params(name), default=0) < 0
+    ):
+        # hardtanh's min_val=-1 / threshold's value=-2 on unsigned integers: parameters are cast to
+        # x's dtype, and a value out of its range is NumPy's OverflowError (semantics.md, integer inputs)
         with pytest.raises(OverflowError, match="out of bounds for " + np.dtype(dt).name):
             _call(mod, name, x)
         return
@@ -318,53 +323,10 @@ def _specials(dt):
     return np.concatenate([nans, payload, vals])
 
 
-# PyTorch's gradient factor at NaN (SEMANTICS.md, "grad at x = NaN"); None: NaN
-GRAD_AT_NAN = {
-    "relu": 1.0, "leaky_relu": "a", "prelu": "a", "rrelu": "a", "threshold": 1.0, "relu6": 1.0,
-    "hardtanh": 1.0, "elu": 1.0, "selu": fastrelu._kernels.SELU_SCALE, "celu": 1.0,
-    "gelu": None, "gelu_tanh": None, "silu": None, "mish": None, "softplus": None,
-    "hardsigmoid": 0.0, "hardswish": 1.0, "squareplus": None,
-}  # fmt: skip
-# (f(-inf), f(+inf)) and (f'(-inf), f'(+inf)) with default parameters; "a": the slope
-LIMITS = {
-    "relu": ((0, math.inf), (0, 1)),
-    "leaky_relu": ((-math.inf, math.inf), ("a", 1)),
-    "prelu": ((-math.inf, math.inf), ("a", 1)),
-    "rrelu": ((-math.inf, math.inf), ("a", 1)),
-    "threshold": ((-2.0, math.inf), (0, 1)),
-    "relu6": ((0, 6), (0, 0)),
-    "hardtanh": ((-1, 1), (0, 0)),
-    "elu": ((-1, math.inf), (0, 1)),
-    "selu": ((-fastrelu._kernels.SELU_SCALE * fastrelu._kernels.SELU_ALPHA, math.inf),
-             (0, fastrelu._kernels.SELU_SCALE)),
-    "celu": ((-1, math.inf), (0, 1)),
-    "gelu": ((0, math.inf), (0, 1)),
-    "gelu_tanh": ((0, math.inf), (0, 1)),
-    "silu": ((0, math.inf), (0, 1)),
-    "mish": ((0, math.inf), (0, 1)),
-    "softplus": ((0, math.inf), (0, 1)),
-    "hardsigmoid": ((0, 1), (0, 0)),
-    "hardswish": ((0, math.inf), (0, 1)),
-    "squareplus": ((0, math.inf), (0, 1)),
-}  # fmt: skip
-#: functions whose f(-0.0) is +0.0 (deliberate departure: np.maximum semantics); the others with
-#: f(0) == 0 keep the sign as PyTorch does
-PLUS_ZERO = {"relu", "relu6"}
-
-
-def _slope(row):
-    p = row.defaults()
-    if row.name == "leaky_relu":
-        return p["negative_slope"]
-    if row.name == "prelu":
-        return p["weight"]
-    if row.name == "rrelu":
-        return (p["lower"] + p["upper"]) / 2
-    return None
-
-
-def _lim(v, row, dt):
-    return dt(_slope(row)) if v == "a" else dt(v)
+# The expectations are the row's facts (fastrelu/_spec.py): grad_at_nan (NaN: NaN), limits and
+# grad_limits (f and f' at -inf, +inf with the test parameters), minus_zero_to_plus_zero (f(-0.0)
+# is +0.0, np.maximum semantics; the other rows with f(0) == 0 keep the sign as PyTorch does),
+# identity_on (where f(x) = x exactly).
 
 
 @pytest.mark.parametrize("dt", FLOATS, ids=["f16", "f32", "f64"])
@@ -383,35 +345,34 @@ def test_special_values(mod, row, dt):
     n_nan = 4
     # NaN in -> NaN out (every payload, both signs)
     assert np.isnan(y[:n_nan]).all(), y[:n_nan]
-    want = GRAD_AT_NAN[row.name]
-    if want is None:
+    want = row.grad_at_nan
+    if math.isnan(want):
         assert np.isnan(d[:n_nan]).all()
     else:
-        w = _lim(want, row, dt) if want == "a" else dt(want)
-        np.testing.assert_array_equal(d[:n_nan], np.full(n_nan, w, dt))
+        np.testing.assert_array_equal(d[:n_nan], np.full(n_nan, dt(want), dt))
     if row.name == "relu":  # NaN payloads: exactly what np.maximum(x, 0) keeps
         _same(y[:n_nan], np.maximum(x[:n_nan], dt(0)))
     vals = x[n_nan:]
     yv, dv = y[n_nan:], d[n_nan:]
-    (f_lo, f_hi), (g_lo, g_hi) = LIMITS[row.name]
-    assert yv[0] == _lim(f_hi, row, dt) and yv[1] == _lim(f_lo, row, dt), (yv[:2], f_lo, f_hi)
-    assert dv[0] == _lim(g_hi, row, dt) and dv[1] == _lim(g_lo, row, dt), (dv[:2], g_lo, g_hi)
+    (f_lo, f_hi), (g_lo, g_hi) = (dt(v) for v in row.limits), (dt(v) for v in row.grad_limits)
+    assert yv[0] == f_hi and yv[1] == f_lo, (yv[:2], f_lo, f_hi)
+    assert dv[0] == g_hi and dv[1] == g_lo, (dv[:2], g_lo, g_hi)
     assert not np.isnan(yv).any() and not np.isnan(dv).any(), (vals, yv, dv)
     # -0.0
     f0 = row.forward(0.0, *fp)
     if f0 == 0:
         assert yv[3] == 0
-        assert bool(np.signbit(yv[3])) is (row.name not in PLUS_ZERO), (row.name, yv[3])
+        assert bool(np.signbit(yv[3])) is (not row.minus_zero_to_plus_zero), (row.name, yv[3])
     # subnormals are not flushed: identity-like functions return them unchanged
-    if row.name in {"relu", "leaky_relu", "prelu", "rrelu", "elu", "celu", "relu6", "hardtanh"}:
+    if row.identity_on is not None and row.identity_on[0] <= 0 < row.identity_on[1]:
         _same(yv[4:5], vals[4:5])
         assert yv[4] > 0
     # +-max finite: no NaN, limits reached (or overflow to inf where the true value overflows)
     big_hi, big_lo = yv[8], yv[9]
-    assert big_hi >= min(_lim(f_hi, row, dt), np.finfo(dt).max) or np.isinf(big_hi)
-    assert abs(float(dv[8]) - float(_lim(g_hi, row, dt))) <= 1e-3
-    assert abs(float(dv[9]) - float(_lim(g_lo, row, dt))) <= 1e-3 * max(1, abs(float(_lim(g_lo, row, dt))))
-    assert np.isfinite(big_lo) or row.name in {"leaky_relu", "prelu", "rrelu"}
+    assert big_hi >= min(f_hi, np.finfo(dt).max) or np.isinf(big_hi)
+    assert abs(float(dv[8]) - float(g_hi)) <= 1e-3
+    assert abs(float(dv[9]) - float(g_lo)) <= 1e-3 * max(1, abs(float(g_lo)))
+    assert np.isfinite(big_lo) or row.limits[0] == -math.inf
 
 
 @pytest.mark.parametrize("dt", FLOATS, ids=["f16", "f32", "f64"])
@@ -609,7 +570,7 @@ def test_hypothesis_targets_agree_and_where_out(x, name, data):
 def test_hypothesis_relu_is_np_maximum(x):
     y = fastrelu.relu(x)
     want = np.maximum(x, x.dtype.type(0))
-    # np.maximum(-0.0, 0) may keep the sign; relu(-0.0) is +0.0 (SEMANTICS.md departure 1)
+    # np.maximum(-0.0, 0) may keep the sign; relu(-0.0) is +0.0 (docs/semantics.md departure 1)
     want = np.where(want == 0, x.dtype.type(0), want)
     _same(y, want)
     assert not np.signbit(y[y == 0]).any()

@@ -1,6 +1,6 @@
 """NaN (with payloads), ±inf, −0.0, subnormals and the largest finite values.
 
-Expected values follow SEMANTICS.md: the "grad at x = NaN" column, select vs
+Expected values follow docs/semantics.md: the "grad at x = NaN" column, select vs
 multiply for a NaN/inf incoming gradient where the local gradient is 0, and
 the deliberate departures from PyTorch (relu(−0.0) = +0.0, limits at ±inf).
 """
@@ -15,113 +15,32 @@ import pytest
 from conftest import FLOAT_IDS, FLOATS, ROWS, assert_ulps, get, ids, params
 
 from fastrelu import _spec
-from fastrelu._kernels import SELU_ALPHA, SELU_SCALE
 
 NAN, INF = math.nan, math.inf
-_RRELU_A = (1 / 8 + 1 / 3) / 2
 
-#: forward value at (-inf, +inf) with the test parameters
-LIMITS = {
-    "relu": (0.0, INF),
-    "leaky_relu": (-INF, INF),
-    "prelu": (-INF, INF),
-    "rrelu": (-INF, INF),
-    "threshold": (-2.0, INF),
-    "relu6": (0.0, 6.0),
-    "hardtanh": (-1.0, 1.0),
-    "elu": (-1.0, INF),
-    "selu": (-SELU_SCALE * SELU_ALPHA, INF),
-    "celu": (-1.0, INF),
-    "gelu": (0.0, INF),  # departure: PyTorch NaN at -inf
-    "gelu_tanh": (0.0, INF),  # departure
-    "silu": (0.0, INF),  # departure
-    "mish": (0.0, INF),  # departure
-    "softplus": (0.0, INF),
-    "hardsigmoid": (0.0, 1.0),
-    "hardswish": (0.0, INF),  # departure
-    "squareplus": (0.0, INF),
-}
-
-#: local gradient (multiplier of g) at (-inf, +inf)
-GRAD_LIMITS = {
-    "relu": (0.0, 1.0),
-    "leaky_relu": (0.01, 1.0),
-    "prelu": (0.25, 1.0),
-    "rrelu": (_RRELU_A, 1.0),
-    "threshold": (0.0, 1.0),
-    "relu6": (0.0, 0.0),
-    "hardtanh": (0.0, 0.0),
-    "elu": (0.0, 1.0),
-    "selu": (0.0, SELU_SCALE),
-    "celu": (0.0, 1.0),
-    "gelu": (0.0, 1.0),  # departure: PyTorch NaN at both
-    "gelu_tanh": (0.0, 1.0),
-    "silu": (0.0, 1.0),
-    "mish": (0.0, 1.0),
-    "softplus": (0.0, 1.0),
-    "hardsigmoid": (0.0, 0.0),
-    "hardswish": (0.0, 1.0),
-    "squareplus": (0.0, 1.0),
-}
-
-#: gradient at x = NaN, as a multiplier of g (NaN: the result is NaN)
-GRAD_AT_NAN = {
-    "relu": 1.0,
-    "leaky_relu": 0.01,
-    "prelu": 0.25,
-    "rrelu": _RRELU_A,
-    "threshold": 1.0,
-    "relu6": 1.0,
-    "hardtanh": 1.0,
-    "elu": 1.0,
-    "selu": SELU_SCALE,
-    "celu": 1.0,
-    "gelu": NAN,
-    "gelu_tanh": NAN,
-    "silu": NAN,
-    "mish": NAN,
-    "softplus": NAN,
-    "hardsigmoid": 0.0,
-    "hardswish": 1.0,
-    "squareplus": NAN,
-}
-
-#: rows that *select* (return 0 without multiplying by g) where f'(x) = 0,
-#: and a point where f'(x) = 0 for each
-SELECT = {
-    "relu": -5.0,
-    "relu6": 7.0,
-    "hardtanh": -5.0,
-    "threshold": 0.0,
-    "hardsigmoid": -5.0,
-    "hardswish": -5.0,
-}
-
-#: rows that multiply: (x, params) where the local gradient is exactly 0
-MULTIPLY_ZERO = {
-    "leaky_relu": (-1.0, (0.0,)),
-    "prelu": (-1.0, (0.0,)),
-    "rrelu": (-1.0, (0.0, 0.0)),
-    "elu": (-INF, None),
-    "selu": (-INF, None),
-    "celu": (-INF, None),
-    "gelu": (-INF, None),
-    "gelu_tanh": (-INF, None),
-    "silu": (-INF, None),
-    "mish": (-INF, None),
-    "softplus": (-INF, None),
-    "squareplus": (-INF, None),
-}
-
-#: f(-0.0) is +0.0 for these (departure #1); every other row with f(0) = 0 keeps -0.0
-PLUS_ZERO_AT_MINUS_ZERO = {"relu", "relu6"}
+# Every expectation below is a fact of the row (fastrelu/_spec.py, "special values"):
+# limits, grad_limits, grad_at_nan, grad_selects, grad_zero_at, grad_nonzero_at,
+# minus_zero_to_plus_zero, identity_on, value_at_lowest.
 
 
-def test_tables_cover_every_row():
-    names = {r.name for r in ROWS}
-    for table in (LIMITS, GRAD_LIMITS, GRAD_AT_NAN):
-        assert set(table) == names
-    assert set(SELECT) | set(MULTIPLY_ZERO) == names - {"hardswish"} | {"hardswish"}
+@pytest.mark.parametrize("row", ROWS, ids=ids(ROWS))
+def test_row_facts_are_consistent(target, row):
+    """The special-value facts of a row agree with each other and with the library."""
+    lo, hi = row.limits
+    assert lo <= hi
+    if row.slope is not None:  # the x <= 0 side: the slope at -inf and at NaN
+        s = row.slope(*params(row))
+        assert row.grad_limits[0] == s and row.grad_at_nan == s
+    fg = get(target, row.name + "_grad")
+    x0, pz = row.grad_zero_at
+    assert fg(x0, 1.0, *(params(row, "grad") if pz is None else pz)) == 0, (row.name, x0, pz)
+    assert fg(row.grad_nonzero_at, 1.0, *params(row, "grad")) != 0
+    if row.grad_selects:
+        assert pz is None  # the select path is checked at the test parameters
+    if row.identity_on is not None:
+        a, b = row.identity_on
+        xs = np.linspace(max(a, -1e6), min(b, 1e6), 103)[1:-1]
+        np.testing.assert_array_equal(get(target, row.name)(xs, *params(row)), xs)
 
 
 def _f(module, row):
@@ -141,14 +60,14 @@ def test_forward_special_values(target, row, dtype):
     y = f(x, *p)
     assert y.dtype == np.dtype(dtype)
     assert np.isnan(y[0::5]).all()
-    lo, hi = LIMITS[row.name]
+    lo, hi = row.limits
     np.testing.assert_array_equal(y[1::5], np.asarray(lo, dtype))
     np.testing.assert_array_equal(y[2::5], np.asarray(hi, dtype))
     f0 = f(np.asarray(0.0, dtype), *p)
     assert_ulps(y[4::5], np.full(9, float(f0)), 0, dtype)
     assert_ulps(y[3::5], np.full(9, float(f0)), 0, dtype)
     if f0 == 0:
-        want_sign = row.name not in PLUS_ZERO_AT_MINUS_ZERO
+        want_sign = not row.minus_zero_to_plus_zero
         assert np.signbit(y[3::5]).tolist() == [want_sign] * 9, f"{row.name}(-0.0) sign"
         assert not np.signbit(y[4::5]).any(), f"{row.name}(+0.0) sign"
     # scalar calls agree with the vector path
@@ -156,7 +75,7 @@ def test_forward_special_values(target, row, dtype):
         np.testing.assert_array_equal(f(x[i], *p), y[i])
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r.name in PLUS_ZERO_AT_MINUS_ZERO], ids=lambda r: r.name)
+@pytest.mark.parametrize("row", [r for r in ROWS if r.minus_zero_to_plus_zero], ids=lambda r: r.name)
 def test_relu_minus_zero_is_plus_zero_departure(target, row):
     """Departure #1: +0.0 as IEEE 754-2019 maximum; PyTorch gives -0.0."""
     f, p = _f(target, row)
@@ -175,12 +94,12 @@ def test_grad_special_values(target, row, dtype):
     gv = np.full_like(x, g)
     d = fg(x, gv, *p)
     assert d.dtype == np.dtype(dtype)
-    want_nan = GRAD_AT_NAN[row.name]
+    want_nan = row.grad_at_nan
     if math.isnan(want_nan):
         assert np.isnan(d[0::3]).all(), f"{row.name}_grad(NaN)"
     else:
         assert_ulps(d[0::3], np.full(7, float(g) * float(np.asarray(want_nan, dtype))), 1, dtype)
-    lo, hi = GRAD_LIMITS[row.name]
+    lo, hi = row.grad_limits
     ulps = row.ulps[np.dtype(dtype).name]
     assert_ulps(d[1::3], np.full(7, float(g) * lo), max(ulps, 1), dtype, msg=f"{row.name}_grad(-inf)")
     assert_ulps(d[2::3], np.full(7, float(g) * hi), max(ulps, 1), dtype, msg=f"{row.name}_grad(+inf)")
@@ -192,17 +111,17 @@ def test_nan_inf_incoming_gradient(target, row, dtype):
     """Where f'(x) = 0: select (0) for the relu-like rows, multiply (NaN) for the others."""
     fg, p = _fg(target, row)
     gs = np.array([NAN, INF, -INF] * 5, dtype=dtype)
-    if row.name in SELECT:
-        x = np.full_like(gs, SELECT[row.name])
+    xv, pz = row.grad_zero_at
+    if row.grad_selects:
+        x = np.full_like(gs, xv)
         d = fg(x, gs, *p)
         np.testing.assert_array_equal(d, np.zeros_like(gs))
     else:
-        xv, pz = MULTIPLY_ZERO[row.name]
         x = np.full_like(gs, xv)
         d = fg(x, gs, *(p if pz is None else pz))
         assert np.isnan(d).all(), (row.name, d)
     # where f'(x) != 0 a NaN g gives NaN for every row
-    x1 = np.full_like(gs, 2.0 if row.name == "threshold" else 0.5)
+    x1 = np.full_like(gs, row.grad_nonzero_at)
     assert np.isnan(fg(x1, np.full_like(gs, NAN), *p)).all()
 
 
@@ -220,7 +139,7 @@ def test_nan_payloads(target, row, dtype):
     np.testing.assert_array_equal(y.view(uint), x.view(uint), err_msg=f"{row.name}: NaN bits")
     fg, pg = _fg(target, row)
     d = fg(x, np.ones_like(x), *pg)
-    if math.isnan(GRAD_AT_NAN[row.name]):
+    if math.isnan(row.grad_at_nan):
         assert np.isnan(d).all()
     else:
         assert not np.isnan(d).any()
@@ -258,28 +177,18 @@ def test_subnormals_not_flushed(target, row, dtype):
     with np.errstate(all="ignore"):
         want = row.ref(x.astype(np.float64), *pf)
     assert_ulps(y, want, max(row.ulps[np.dtype(dtype).name], 1), dtype, msg=row.name)
-    if row.name in ("relu", "leaky_relu", "prelu", "rrelu", "relu6", "hardtanh", "elu", "celu"):
+    if row.identity_on is not None and row.identity_on[0] <= 0 < row.identity_on[1]:
         np.testing.assert_array_equal(y[x > 0], x[x > 0])  # relu(1e-45) = 1e-45
 
 
-#: f(max finite), f(lowest finite) as a function of (max, params) — the true values
-def _extreme_expect(name, m):
-    lo_val = {
-        "relu": 0.0,
-        "leaky_relu": -m * 0.01,
-        "prelu": -m * 0.25,
-        "rrelu": -m * _RRELU_A,
-        "threshold": -2.0,
-        "relu6": 0.0,
-        "hardtanh": -1.0,
-        "elu": -1.0,
-        "selu": -SELU_SCALE * SELU_ALPHA,
-        "celu": -1.0,
-        "softplus": 0.0,
-        "hardsigmoid": 0.0,
-        "squareplus": 1.0 / m,  # b / (4 |x|) with b = 4
-    }.get(name, 0.0)
-    hi_val = {"relu6": 6.0, "hardtanh": 1.0, "hardsigmoid": 1.0, "selu": SELU_SCALE * m}.get(name, m)
+def _extreme_expect(row, m):
+    """(f(lowest finite), f(largest finite)), the true values: the limit, or slope * x where
+    the limit is infinite (the slope: the gradient's limit), or the row's value_at_lowest."""
+    (lo, hi), (glo, ghi) = row.limits, row.grad_limits
+    lo_val = lo if math.isfinite(lo) else -m * glo
+    if row.value_at_lowest is not None:
+        lo_val = row.value_at_lowest(m)
+    hi_val = hi if math.isfinite(hi) else ghi * m
     return lo_val, hi_val
 
 
@@ -292,14 +201,14 @@ def test_largest_finite(target, row, dtype):
     f, p = _f(target, row)
     with np.errstate(over="ignore"):
         y = f(x, *p)
-    lo_val, hi_val = _extreme_expect(row.name, m)
+    lo_val, hi_val = _extreme_expect(row, m)
     ulps = max(row.ulps[np.dtype(dtype).name], 1)
     with np.errstate(over="ignore"):
         want = np.array([lo_val, hi_val] * 5, dtype=np.float64).astype(dtype).astype(np.float64)
     assert_ulps(y, want, ulps, dtype, msg=f"{row.name}(±max)")
     fg, pg = _fg(target, row)
     d = fg(x, np.ones_like(x), *pg)
-    glo, ghi = GRAD_LIMITS[row.name]
+    glo, ghi = row.grad_limits
     assert_ulps(d, np.array([glo, ghi] * 5), ulps, dtype, msg=f"{row.name}_grad(±max)")
 
 
@@ -316,8 +225,7 @@ def test_grad_from_output_special_values(target, row):
         np.testing.assert_array_equal(got, want)
 
 
-def test_spec_kinks_are_consistent_with_limits():
-    # the tables above and _spec agree on which rows exist
+def test_every_row_is_tested():
     assert [r.name for r in ROWS] == [n for n in _spec.public_names() if n in _spec.BY_NAME]
 
 

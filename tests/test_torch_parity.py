@@ -4,7 +4,7 @@
 gradients (1-element calls, float32/float64) made by
 ``tools/make_torch_reference.py``; the fixture records the torch version.  The
 comparison is exact for piecewise-linear rows and within the row's ulps for
-the others, and the deliberate departures of SEMANTICS.md are asserted *as
+the others, and the deliberate departures of docs/semantics.md are asserted *as
 departures* (the torch side must still show the PyTorch behaviour):
 
 1. relu/relu6(−0.0) = +0.0 (torch: −0.0);
@@ -31,10 +31,8 @@ from fastrelu import _spec
 FIXTURE = Path(__file__).parent / "data" / "torch_reference.npz"
 TORCH_ROWS = [r for r in _spec.TABLE if r.torch]
 DTYPES = ("float32", "float64")
-MINUS_ZERO_DEPARTURE = {"relu", "relu6"}
-INF_LIMIT_DEPARTURE = {"silu", "gelu", "gelu_tanh", "mish", "hardswish"}
-#: torch's hardswish_backward gives 0 / g at ∓inf, as fastrelu: no departure there
-GRAD_INF_DEPARTURE = INF_LIMIT_DEPARTURE - {"hardswish"}
+# The departures are the rows' facts (fastrelu/_spec.py): minus_zero_to_plus_zero (torch: -0.0)
+# and torch_departures ("inf", "grad_inf", "float32_grad").
 #: absolute tolerance of the accuracy departure (PyTorch's tails), per dtype
 TAIL_ATOL = {"float32": 1e-6, "float64": 1e-14}
 
@@ -57,8 +55,9 @@ def _true(row, x, dt):
     """float64 reference at x (params rounded to dt), NaN where not finite."""
     with np.errstate(all="ignore"):
         t = row.ref(x.astype(np.float64), *params(row, "forward", np.dtype(dt).type))
-    if row.name == "hardswish":  # the reference's x * 6 / 6 overflows at the largest x
-        t = np.where(x >= 3, x.astype(np.float64), t)
+    if row.identity_on is not None:  # (hardswish's reference x * 6 / 6 overflows at the largest x)
+        a, b = row.identity_on
+        t = np.where((x > a) & (x < b), x.astype(np.float64), t)
     return t
 
 
@@ -82,20 +81,21 @@ def _check(row, dt, x, g, y, dx, ty, tdx, seen, fg):
     ok_y = np.zeros(x.shape, bool)
     ok_d = np.zeros(x.shape, bool)
     mz = (x == 0) & np.signbit(x)
-    if row.name in MINUS_ZERO_DEPARTURE:
+    if row.minus_zero_to_plus_zero:
         assert np.signbit(ty[mz]).all() and not np.signbit(y[mz]).any()
         ok_y |= mz
         seen.add("-0.0")
-    if row.name in INF_LIMIT_DEPARTURE:
+    if "inf" in row.torch_departures:
         ninf = x == -np.inf
         assert np.isnan(ty[ninf]).all(), "torch gives NaN at -inf"
-        assert (y[ninf] == 0).all()
+        assert (y[ninf] == row.limits[0]).all()
         ok_y |= ninf
         inf = np.isinf(x)
-        # multiply: 0 * NaN/inf is NaN at -inf (hardswish selects: 0)
-        lim = np.where(x[inf] > 0, g[inf], 0.0 if row.name == "hardswish" else 0.0 * g[inf])
+        # multiply: 0 * NaN/inf is NaN at -inf (a selecting gradient gives 0)
+        glo, ghi = row.grad_limits
+        lim = np.where(x[inf] > 0, ghi * g[inf], 0.0 if row.grad_selects else glo * g[inf])
         np.testing.assert_array_equal(dx[inf], lim.astype(dt))
-        if row.name in GRAD_INF_DEPARTURE:
+        if "grad_inf" in row.torch_departures:
             assert np.isnan(tdx[inf]).all(), "torch gradient is NaN at ±inf"
             ok_d |= inf
             # the limit at -inf has the sign of the underflowed left tail next to it
@@ -107,10 +107,12 @@ def _check(row, dt, x, g, y, dx, ty, tdx, seen, fg):
                 np.signbit(dx[ninf]), np.signbit(tail), err_msg=f"{row.name}_grad(-inf)"
             )
         seen.add("inf")
-    if row.name == "hardsigmoid" and dt == "float64":
-        inner = (np.abs(x) < 3) & (g == 1)
-        assert (tdx[inner] == float(np.float32(1 / 6))).all()
-        assert (dx[inner] == 1 / 6).all()
+    if "float32_grad" in row.torch_departures and dt == "float64":
+        with np.errstate(all="ignore"):
+            exact = row.ref_grad(x, *params(row, "grad"))
+        inner = (exact != 0) & (g == 1)
+        assert (tdx[inner] == exact[inner].astype(np.float32)).all()
+        assert (dx[inner] == exact[inner]).all()
         ok_d |= inner
         seen.add("1/6")
     # -- accuracy departures: fastrelu closer to the truth, within TAIL_ATOL --
@@ -183,9 +185,9 @@ def test_parity_with_fixture(target, fixture, row, dt):
     seen = compare(
         row, dt, fixture[k + "/x"], fixture[k + "/g"], fixture[k + "/y"], fixture[k + "/dx"], target
     )
-    if row.name in MINUS_ZERO_DEPARTURE:
+    if row.minus_zero_to_plus_zero:
         assert "-0.0" in seen
-    if row.name in INF_LIMIT_DEPARTURE:
+    if "inf" in row.torch_departures:
         assert "inf" in seen
 
 
