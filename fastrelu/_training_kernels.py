@@ -382,10 +382,10 @@ def _bwd_mask(m, g, P, inner, C, out):
         rest = n - 8 * full
         s = np.zeros((3, 8), g.dtype)
         for i in range(r0, r1):
-            p0 = P[0, min(_cls(i, inner, C), kp), c0:c1]
-            mr = m[i, c0 // 8 : c0 // 8 + (n + 7) // 8]
-            gr = g[i, c0:c1]
-            orow = out[i, c0:c1]
+            p0 = P[0, min(_cls(i, inner, C), kp)][c0:c1]
+            mr = m[i][c0 // 8 : c0 // 8 + (n + 7) // 8]
+            gr = g[i][c0:c1]
+            orow = out[i][c0:c1]
             for q in range(full // 2):
                 w = np.uint32(mr[2 * q]) | (np.uint32(mr[2 * q + 1]) << np.uint32(8))
                 _ap16(w, gr, orow, p0, 16 * q)  # noqa: F821 (bound per variant)
