@@ -1,0 +1,33 @@
+"""Committed files generated from the activation table are current: the README's function list
+(tools/gen_docs_tables.py) and, in tests/test_typing.py, the stubs (tools/gen_stubs.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from fastrelu import _spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _gen_docs_tables():
+    spec = importlib.util.spec_from_file_location("_gen_docs_tables", ROOT / "tools" / "gen_docs_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_function_list_is_current():
+    gen = _gen_docs_tables()
+    text = (ROOT / "README.md").read_text()
+    assert text == gen.update_readme(text), (
+        "README.md's function list is stale: run `python tools/gen_docs_tables.py --readme README.md`"
+    )
+
+
+def test_readme_function_list_names_every_row():
+    block = _gen_docs_tables().readme_functions()
+    for name in _spec.public_names():
+        if not name.endswith("_grad"):
+            assert f"`{name}`" in block, name
