@@ -367,7 +367,9 @@ def _fwd_mask(x, b, P, inner, C, y, m, lo, hi):
 # --------------------------------------------------------------------------
 # backward from the mask: out = g where the bit is set, else 0 (``_ap`` =
 # select) or p * g (slope), 16 elements (two mask bytes) per step, an odd
-# last byte by 8.  One byte read per 8 elements; out may be g.
+# last byte by 8.  One byte read per 8 elements; out may be g.  Rows are
+# taken as ``a[i][c0:c1]`` (a 1-D view of row i, then its slice), the form
+# that measured fastest for this loop.
 # --------------------------------------------------------------------------
 
 
