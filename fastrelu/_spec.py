@@ -128,6 +128,11 @@ class Activation:
     #: member of the accuracy set (fastrelu.accuracy: measured against the mpmath reference)
     accuracy: bool = False
 
+    #: the forward's parameter is per channel along this axis of x (keyword ``axis``, PReLU)
+    channel_axis: int | None = None
+    #: the forward takes ``training=`` (only False: evaluation mode; RReLU)
+    training_kwarg: bool = False
+
     # -- PyTorch ----------------------------------------------------------------------
     #: departures from torch beyond ``minus_zero_to_plus_zero`` (torch: -0.0):
     #: "inf" (torch's f(-inf) is NaN, fastrelu gives the limit), "grad_inf" (torch's gradient
@@ -378,6 +383,7 @@ TABLE: tuple[Activation, ...] = (
         grad_zero_at=(-1.0, (0.0,)),
         identity_on=(0.0, math.inf),
         slope=lambda weight: weight,
+        channel_axis=1,
         piecewise_linear=True,
         torch_module="PReLU",
     ),
@@ -403,6 +409,7 @@ TABLE: tuple[Activation, ...] = (
         grad_zero_at=(-1.0, (0.0, 0.0)),
         identity_on=(0.0, math.inf),
         slope=lambda lower, upper: (lower + upper) / 2,
+        training_kwarg=True,
         piecewise_linear=True,
         torch_module="RReLU",
         mask=("pos", 0.0, 0.0),  # evaluation mode: leaky with the mean slope

@@ -56,8 +56,8 @@ def signature(name: str) -> str:
     for p in params:
         args.append(p.name if p.default is None else f"{p.name}={p.default!r}")
     args.append("*")
-    if spec.name == "prelu":
-        args.append("axis=1")
+    if spec.channel_axis is not None:
+        args.append(f"axis={spec.channel_axis}")
     if spec.variants:
         args.append("approximate='none'")
     return f"{name}({', '.join(args)}, {UFUNC_KW})"

@@ -100,9 +100,9 @@ def _call_signature(name: str) -> str:
         default = "" if p.default is None else " = ..."
         lines.append(f"        {p.name}: ArrayLike{default},")
     lines.append("        *,")
-    if spec.name == "prelu":
+    if spec.channel_axis is not None:
         lines.append("        axis: int = ...,")
-    if spec.name == "rrelu" and kind == "forward":
+    if spec.training_kwarg and kind == "forward":
         lines.append("        training: Literal[False] = ...,")
     if spec.variants:
         choices = ", ".join(f'"{v}"' for v in spec.variants)
