@@ -75,7 +75,6 @@ def _public_name(spec: Activation, kind: str) -> str:
 
 
 def make_doc(spec: Activation, kind: str, target: str) -> str:
-    name = _public_name(spec, kind)
     params = _params(spec, kind)
     if kind == "forward":
         summary = spec.summary
@@ -98,8 +97,11 @@ def make_doc(spec: Activation, kind: str, target: str) -> str:
         inputs = "y : array_like\n    The forward output.\ng : array_like\n    The incoming gradient."
         returns = "dx : ndarray or scalar\n    The gradient with respect to the forward input."
         body = spec.grad_from_output_note
-    if name == "prelu" or name == "prelu_grad":
-        inputs += "\naxis : int, default 1\n    The channel axis ``weight`` applies along (PyTorch: 1)."
+    if spec.channel_axis is not None and kind != "grad_from_output":
+        inputs += (
+            f"\naxis : int, default {spec.channel_axis}\n    The channel axis the parameter applies along "
+            f"(PyTorch: {spec.channel_axis})."
+        )
     if spec.variants:
         inputs += "\napproximate : {'none', 'tanh'}, default 'none'\n    Select the exact or the tanh form."
     kinks = ", ".join(f"{k.grad!r} at x = {k.x!r}" for k in spec.kinks)

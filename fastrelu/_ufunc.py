@@ -225,7 +225,9 @@ class Ufunc:
         self.__module__ = "fastrelu" if target == "cpu" else f"fastrelu.{target}"
         self.__doc__ = make_doc(spec, kind, target)
         self._uf = None
-        self._is_prelu = spec.name == "prelu"
+        #: the parameter is per channel along this axis of x (PReLU's weight)
+        self._axis = spec.channel_axis
+        self._is_prelu = spec.channel_axis is not None
         self._check = spec.check if kind == "forward" or spec.grad_params is None else None
         if kind == "grad_from_output" and spec.grad_from_output_check is not None:
             self._check = spec.grad_from_output_check
@@ -651,15 +653,16 @@ class Ufunc:
             data_names = {"forward": ("x",), "grad": ("x", "g"), "grad_from_output": ("y", "g")}[self.kind]
             missing = data_names[len(args)]
             raise TypeError(f"{self.__name__}() missing required positional argument: '{missing}'")
-        axis = 1
+        axis = self._axis
         if self._is_prelu and "axis" in kwargs:
             kwargs = dict(kwargs)
             axis = kwargs.pop("axis")
-        if self.spec.name == "rrelu" and "training" in kwargs:
+        if self.spec.training_kwarg and "training" in kwargs:
             kwargs = dict(kwargs)
             if kwargs.pop("training"):
                 raise NotImplementedError(
-                    "rrelu(training=True) draws random slopes: use fastrelu.training.rrelu_train"
+                    f"{self.spec.name}(training=True) draws random slopes: "
+                    f"use fastrelu.training.{self.spec.name}_train"
                 )
         params = list(args[nd : self._nargs])
         extra = args[self._nargs :]
@@ -711,7 +714,7 @@ class Ufunc:
             wn = getattr(w, "ndim", 0)
             if type(w) in (list, tuple) or wn > 1 or (wn == 1 and w.size != 1):
                 # positional call: still apply the channel layout (axis 1) and its checks
-                args = args[:nd] + (_prelu_weight(args[0], w, 1),)
+                args = args[:nd] + (_prelu_weight(args[0], w, self._axis),)
         dt = getattr(args[0], "dtype", None)
         kind = getattr(dt, "kind", None)
         if kind != "f":

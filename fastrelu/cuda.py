@@ -837,7 +837,7 @@ class CudaUfunc(Ufunc):
             w = args[nd]
             wn = getattr(w, "ndim", 0)
             if wn > 1 or (wn == 1 and w.shape[0] != 1):  # > 1-D raises, as PyTorch
-                args = (*args[:nd], _prelu_weight(args[0], w, 1))
+                args = (*args[:nd], _prelu_weight(args[0], w, self._axis))
         return args, kwargs
 
     def _to_cuda(self, args, kwargs):  # pragma: no cover - never reached: __call__ is overridden
