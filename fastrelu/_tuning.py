@@ -65,14 +65,16 @@ TABLE: dict[str, Setting] = {
                     "softplus_grad": 4,
                     "gelu_tanh_grad": 4,
                 },
-                "x86-64-avx512": {"smooth": 4, "celu_grad": 2, "gelu_tanh_grad": 2},
+                "x86-64-avx512": {"smooth": 4},
             },
             how=(
                 "python tools/tune.py interleave (single thread, in cache, counts 0/1/2/4). "
                 "x86-64-avx2: AMD EPYC (Zen 2), 2 cores; 2 gave 5-33 % over LLVM's choice, "
                 "4 a further 8-20 % on the kernels listed. x86-64-avx512: Intel Xeon (Rocket "
                 "Lake server, LLVM 'rocketlake'), 2 cores, 2026-12-08: 4 beat LLVM's choice by "
-                "3-25 % on most kernels (mish 18 %, softplus float64 25 %)."
+                "3-25 % on most kernels (mish 18 %, softplus float64 25 %); celu_grad and "
+                "gelu_tanh_grad were up to 20 % faster at 2 in cache but ran 1.6x slower in place "
+                "at 1e7 elements with 2 (tools/bench_inplace.py), at par with 4."
             ),
         ),
         Setting(
