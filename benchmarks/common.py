@@ -108,6 +108,9 @@ else:
     COMPILE_TARGETS = TARGETS
     SMALL_NAMES = MEMORY_NAMES = ALL_NAMES
 NAMES = FORWARD + GRADIENT
+#: asv runs every benchmark in this many processes (its default, 2, doubles the
+#: quick set's run time: every benchmark process imports and loads anew)
+PROCESSES = 1 if QUICK else 2
 #: the ratio rows (the regression gate): float32 and float64 at most, sizes from 1e5
 RATIO_DTYPES = [d for d in DTYPES if d != "float16"]
 RATIO_SIZES = [s for s in SIZES if s >= 10**5]
