@@ -91,7 +91,7 @@ class _Time:
 class Forward(_Time):
     """Forward call ``f(x, *params, out=o)``; mode "in place": ``f(x, out=x)``."""
 
-    params = [C.FORWARD, C.DTYPES, C.SIZES, C.TARGETS, C.MODES]
+    params = [C.FORWARD, C.DTYPES, C.SIZES, C.TARGETS, C.TIME_MODES]
 
     def time_forward(self, *params):
         self.call()
@@ -101,7 +101,7 @@ class Gradient(_Time):
     """Gradient call ``f_grad(x, g, *params, out=o)`` (``*_grad_from_output``: ``(y, g)``);
     mode "in place": ``out=g``."""
 
-    params = [C.GRADIENT, C.DTYPES, C.SIZES, C.TARGETS, C.MODES]
+    params = [C.GRADIENT, C.DTYPES, C.SIZES, C.TARGETS, C.TIME_MODES]
 
     def time_gradient(self, *params):
         self.call()
@@ -225,7 +225,7 @@ class CopyCeiling:
         self.call()
 
 
-_SMALL_INPUTS = ["python float", "n=1", "n=64"]
+_SMALL_INPUTS = ["n=64"] if C.QUICK else ["python float", "n=1", "n=64"]
 #: fastrelu's targets, plus the NumPy expression with FASTRELU_ASV_BASELINES=1
 _REF_TARGETS = [t for t in C.TARGETS if t != "cuda"] + (["numpy"] if C.BASELINES else [])
 
@@ -273,7 +273,7 @@ class Memory:
     """
 
     param_names = ["function", "target", "mode"]
-    params = [C.MEMORY_NAMES, _REF_TARGETS, ["out=", "allocating"]]
+    params = [C.MEMORY_NAMES, _REF_TARGETS[:1] if C.QUICK else _REF_TARGETS, ["out=", "allocating"]]
     unit = "bytes"
     size = 10**5
 
@@ -413,20 +413,26 @@ class Environment:
 
     track_cpu_count.unit = "cpus"
 
-    def track_threading_layer(self, layer):
-        return int(self.info["numba_threading_layer"] == layer)
+    def track_threading_layer(self):
+        layer = self.info["numba_threading_layer"]
+        return _LAYERS.index(layer) if layer in _LAYERS else -1
 
-    track_threading_layer.params = [["tbb", "omp", "workqueue"]]
-    track_threading_layer.param_names = ["layer"]
-    track_threading_layer.unit = "in use (1) or not (0)"
+    track_threading_layer.unit = "0 tbb, 1 omp, 2 workqueue, -1 other"
 
-    def track_vector_isa(self, isa):
+    def track_vector_isa(self):
         # the key of fastrelu's tuning table (asv's machine.json has the CPU model)
-        return int(self.info.get("vector_isa") == isa)
+        isa = self.info.get("vector_isa")
+        return _ISAS.index(isa) if isa in _ISAS else -1
 
-    track_vector_isa.params = [["x86-64", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-sve"]]
-    track_vector_isa.param_names = ["isa"]
-    track_vector_isa.unit = "this host (1) or not (0)"
+    track_vector_isa.unit = "0 x86-64, 1 avx2, 2 avx512, 3 aarch64, 4 aarch64-sve, -1 other"
+
+
+_LAYERS = ["tbb", "omp", "workqueue"]
+_ISAS = ["x86-64", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-sve"]
+
+# the references run only when asked: no process is spent on a skipped benchmark
+if not C.BASELINES:
+    del Baseline, CopyCeiling
 
 
 # every benchmark class: PROCESSES (1 in the quick set)

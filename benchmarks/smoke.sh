@@ -11,6 +11,8 @@ if [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ]; then PY=.venv/bin/python; fi
 ASV=("$PY" -m asv)
 
 export FASTRELU_ASV_QUICK=1
+# the references too (a maintainer's runs skip them unless asked), so every class runs
+export FASTRELU_ASV_BASELINES=1
 # A private, initially empty Numba cache: the run does not depend on (or race with)
 # whatever other processes compile into the cache next to the package.
 NUMBA_CACHE_DIR="$(mktemp -d -t fastrelu-asv-smoke-XXXXXX)"
