@@ -139,44 +139,54 @@ RATIO_PAUSE = 0.02
 def ratio(fast, ref, resets=None, rounds: int = RATIO_ROUNDS) -> float:
     """Median over *rounds* of time(*fast*) / time(*ref*), timed alternately.
 
-    Both sides are warmed up and calibrated once.  Each round times one side,
-    pauses, times the other, pauses: drift of the machine (clock, load) over a
-    run reaches both sides of a round alike and cancels in their ratio.  A
-    side's time in a round is the fastest of its :data:`RATIO_BLOCKS` blocks
-    (each about ``RATIO_MIN_TIME / RATIO_BLOCKS``): a preemption by another
-    process lengthens one block, not the minimum.  *resets* (in-place calls:
-    one callable per side, or None): a block is an untimed reset of the
-    operands, then ``fastrelu.bench.INPLACE_MAX_NUMBER`` calls
-    (``fastrelu.bench.measure``'s protocol).
+    *ref* is a callable, or a dict of callables (the ceiling's candidate
+    passes): then the reference time of a round is the fastest candidate's in
+    that round, so the ratio does not hinge on which pass won a calibration.
+    Every side is warmed up and calibrated once.  Each round times fastrelu,
+    pauses, times the reference side(s), pausing after each: drift of the
+    machine (clock, load) over a run reaches both sides of a round alike and
+    cancels in their ratio.  A side's time in a round is the fastest of its
+    :data:`RATIO_BLOCKS` blocks (each about ``RATIO_MIN_TIME /
+    RATIO_BLOCKS``): a preemption by another process lengthens one block, not
+    the minimum.  *resets* (in-place calls: one callable per side, or None):
+    a block is an untimed reset of the operands, then
+    ``fastrelu.bench.INPLACE_MAX_NUMBER`` calls (``fastrelu.bench.measure``'s
+    protocol).
     """
     BM = bench_module()
     resets = resets or (None, None)
-    sides = []
-    for fn, rs in ((fast, resets[0]), (ref, resets[1])):
+    refs = list(ref.values()) if isinstance(ref, dict) else [ref]
+
+    def calibrate(fn, rs):
         fn()
         best, _ = BM.measure(fn, RATIO_MIN_TIME / RATIO_BLOCKS, 3, reset=rs)
         if rs is None:
-            number = max(1, math.ceil(RATIO_MIN_TIME / RATIO_BLOCKS / best))
-            sides.append((fn, rs, RATIO_BLOCKS, number))
-        else:
-            block = BM.INPLACE_MAX_NUMBER
-            sides.append((fn, rs, max(RATIO_BLOCKS, math.ceil(RATIO_MIN_TIME / (best * block))), block))
+            return (fn, rs, RATIO_BLOCKS, max(1, math.ceil(RATIO_MIN_TIME / RATIO_BLOCKS / best)))
+        block = BM.INPLACE_MAX_NUMBER
+        return (fn, rs, max(RATIO_BLOCKS, math.ceil(RATIO_MIN_TIME / (best * block))), block)
+
+    fast_side = calibrate(fast, resets[0])
+    ref_sides = [calibrate(fn, resets[1]) for fn in refs]
     perf = time.perf_counter
+
+    def timed(side) -> float:
+        fn, rs, blocks, number = side
+        fastest = math.inf
+        for _ in range(blocks):
+            if rs is not None:
+                rs()
+            t0 = perf()
+            for _ in range(number):
+                fn()
+            fastest = min(fastest, perf() - t0)
+        time.sleep(RATIO_PAUSE)
+        return fastest / number
+
     ratios = []
     for _ in range(rounds):
-        t = []
-        for fn, rs, blocks, number in sides:
-            fastest = math.inf
-            for _ in range(blocks):
-                if rs is not None:
-                    rs()
-                t0 = perf()
-                for _ in range(number):
-                    fn()
-                fastest = min(fastest, perf() - t0)
-            t.append(fastest / number)
-            time.sleep(RATIO_PAUSE)
-        ratios.append(t[0] / t[1])
+        t_fast = timed(fast_side)
+        t_ref = min(timed(side) for side in ref_sides)
+        ratios.append(t_fast / t_ref)
     return statistics.median(ratios)
 
 
