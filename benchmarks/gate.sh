@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python}"
 if [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ]; then PY=.venv/bin/python; fi
-FACTOR="${FASTRELU_GATE_FACTOR:-2.5}"
+FACTOR="${FASTRELU_GATE_FACTOR:-1.5}"
 export FASTRELU_ASV_QUICK="${FASTRELU_ASV_QUICK:-1}"
 "$PY" -m asv machine --yes >/dev/null
 exec "$PY" -m asv continuous --bench '^bench_fastrelu\.Ratio' --factor "$FACTOR" "${1:-main}" "${2:-HEAD}"
