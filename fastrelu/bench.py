@@ -531,7 +531,19 @@ def _ceiling_passes() -> dict[str, Callable]:
         for i in range(o.shape[0]):
             o[i] = a[i] ^ b[i]
 
-    _passes.update(loop1=loop1, loop2=loop2)
+    # in place: one array read and written (two views of the same memory would
+    # fail LLVM's run-time overlap check and run a scalar loop)
+    @njit(cache=True)
+    def rmw1(o, m):  # pragma: no cover - compiled
+        for i in range(o.shape[0]):
+            o[i] = o[i] ^ m
+
+    @njit(cache=True)
+    def rmw2(a, o):  # pragma: no cover - compiled
+        for i in range(o.shape[0]):
+            o[i] = a[i] ^ o[i]
+
+    _passes.update(loop1=loop1, loop2=loop2, rmw1=rmw1, rmw2=rmw2)
     if _STREAM_OK:
 
         @njit(cache=True)
@@ -576,7 +588,21 @@ def _ceiling_passes() -> dict[str, Callable]:
             else:
                 loop2(a[lo:hi], b[lo:hi], o[lo:hi])
 
-    _passes.update(prange1=prange1, prange2=prange2)
+    @njit(parallel=True, cache=True)
+    def prange_rmw1(o, m):  # pragma: no cover - compiled
+        n = o.shape[0]
+        for c in prange((n + ch - 1) // ch):
+            rmw1(o[c * ch : min(c * ch + ch, n)], m)
+
+    @njit(parallel=True, cache=True)
+    def prange_rmw2(a, o):  # pragma: no cover - compiled
+        n = o.shape[0]
+        for c in prange((n + ch - 1) // ch):
+            lo = c * ch
+            hi = min(lo + ch, n)
+            rmw2(a[lo:hi], o[lo:hi])
+
+    _passes.update(prange1=prange1, prange2=prange2, prange_rmw1=prange_rmw1, prange_rmw2=prange_rmw2)
     return _passes
 
 
@@ -608,9 +634,26 @@ def ceiling_calls(
     inplace = out is operands[-1]
     P = _ceiling_passes()
     calls: dict[str, Callable[[], object]] = {}
+    if inplace:
+        # a read-modify-write of the output; nothing streams in place (as in fastrelu)
+        if len(ins) == 1:
+            m = u(0)  # ^ 0: a pass the compiler cannot turn into a no-op
+            calls["numpy"] = lambda: np.bitwise_xor(o, m, out=o)
+            calls["numba loop"] = lambda: P["rmw1"](o, m)
+            if parallel:
+                _ensure_threads()
+                calls["numba prange"] = lambda: P["prange_rmw1"](o, m)
+        else:
+            a = ins[0]
+            calls["numpy"] = lambda: np.bitwise_xor(a, o, out=o)
+            calls["numba loop"] = lambda: P["rmw2"](a, o)
+            if parallel:
+                _ensure_threads()
+                calls["numba prange"] = lambda: P["prange_rmw2"](a, o)
+        return calls
     if len(ins) == 1:
         a, m = ins[0], u(0)  # ^ 0: a copy the compiler cannot turn into a no-op in place
-        calls["numpy"] = (lambda: np.bitwise_xor(o, m, out=o)) if inplace else (lambda: np.copyto(o, a))
+        calls["numpy"] = lambda: np.copyto(o, a)
         calls["numba loop"] = lambda: P["loop1"](a, o, m)
         if _STREAM_OK:
             p = stream_start(out)
