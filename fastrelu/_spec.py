@@ -200,26 +200,21 @@ def _any(cond, *vals) -> bool:
     return bool(np.any(cond(*arrs)))
 
 
-def _check_leaky_relu_from_output(negative_slope):
-    # the sign of y = leaky_relu(x) tells the sign of x only for a slope >= 0
-    if _any(lambda a: np.logical_not(a >= 0), negative_slope):
-        raise ValueError(
-            f"leaky_relu_grad_from_output: negative_slope={negative_slope!r} is negative (or NaN): "
-            "the gradient cannot be computed from the output with a negative slope. As PyTorch "
-            '("In-place leakyReLu backward calculation is triggered with a negative slope which is '
-            'not supported"), use leaky_relu_grad(x, g, negative_slope) with the forward input'
-        )
+def _from_output_check(name: str, param: str, what: str, torch_op: str) -> Callable:
+    """The check of ``<name>_grad_from_output``: the sign of y = f(x) tells the
+    sign of x only for ``param >= 0`` (leaky_relu's slope, elu's alpha), so a
+    negative or NaN value raises, as PyTorch's in-place backward does."""
 
+    def check(value):
+        if _any(lambda a: np.logical_not(a >= 0), value):
+            raise ValueError(
+                f"{name}_grad_from_output: {param}={value!r} is negative (or NaN): the gradient cannot "
+                f'be computed from the output with a negative {param}. As PyTorch ("In-place '
+                f"{torch_op} backward calculation is triggered with a negative slope which is not "
+                f'supported"), use {name}_grad(x, g, {param}) with the forward input'
+            )
 
-def _check_elu_from_output(alpha):
-    # for x <= 0, y = alpha * expm1(x) keeps the sign of x only for alpha >= 0
-    if _any(lambda a: np.logical_not(a >= 0), alpha):
-        raise ValueError(
-            f"elu_grad_from_output: alpha={alpha!r} is negative (or NaN): the gradient cannot be "
-            'computed from the output with a negative alpha. As PyTorch ("In-place elu backward '
-            'calculation is triggered with a negative slope which is not supported"), use '
-            "elu_grad(x, g, alpha) with the forward input"
-        )
+    return check
 
 
 def _check_hardtanh(min_val, max_val):
@@ -345,7 +340,7 @@ TABLE: tuple[Activation, ...] = (
             "``y = leaky_relu(x, negative_slope)``; requires ``negative_slope >= 0`` "
             "(ValueError otherwise, as PyTorch's in-place backward)."
         ),
-        grad_from_output_check=_check_leaky_relu_from_output,
+        grad_from_output_check=_from_output_check("leaky_relu", "negative_slope", "slope", "leakyReLu"),
         summary="Leaky rectified linear unit.",
         math=r"x \text{ if } x > 0 \text{ else } a x",
         grad_math=r"g \text{ if } x > 0 \text{ else } a g",
@@ -503,7 +498,7 @@ TABLE: tuple[Activation, ...] = (
             "``y = elu(x, alpha)``; for ``x <= 0``, ``alpha * exp(x) = y + alpha``; requires "
             "``alpha >= 0`` (ValueError otherwise, as PyTorch's in-place backward)."
         ),
-        grad_from_output_check=_check_elu_from_output,
+        grad_from_output_check=_from_output_check("elu", "alpha", "alpha", "elu"),
         summary="Exponential linear unit.",
         math=r"x \text{ if } x > 0 \text{ else } \alpha\,\mathrm{expm1}(x)",
         grad_math=r"g \text{ if } x > 0 \text{ else } \alpha e^{x} g",

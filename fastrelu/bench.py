@@ -634,61 +634,40 @@ def ceiling_calls(
     inplace = out is operands[-1]
     P = _ceiling_passes()
     calls: dict[str, Callable[[], object]] = {}
+    k = len(ins)
     if inplace:
-        # a read-modify-write of the output; nothing streams in place (as in fastrelu)
-        if len(ins) == 1:
-            m = u(0)  # ^ 0: a pass the compiler cannot turn into a no-op
-            calls["numpy"] = lambda: np.bitwise_xor(o, m, out=o)
-            calls["numba loop"] = lambda: P["rmw1"](o, m)
-            if parallel:
-                _ensure_threads()
-                calls["numba prange"] = lambda: P["prange_rmw1"](o, m)
-        else:
-            a = ins[0]
-            calls["numpy"] = lambda: np.bitwise_xor(a, o, out=o)
-            calls["numba loop"] = lambda: P["rmw2"](a, o)
-            if parallel:
-                _ensure_threads()
-                calls["numba prange"] = lambda: P["prange_rmw2"](a, o)
+        # a read-modify-write of the output (o ^= 0, or o ^= a); nothing streams
+        # in place (as in fastrelu)
+        rmw_args = (o, u(0)) if k == 1 else (ins[0], o)
+        rmw, prange_rmw = P[f"rmw{k}"], P[f"prange_rmw{k}"]
+        calls["numpy"] = lambda: np.bitwise_xor(*rmw_args, out=o)
+        calls["numba loop"] = lambda: rmw(*rmw_args)
+        if parallel:
+            _ensure_threads()
+            calls["numba prange"] = lambda: prange_rmw(*rmw_args)
         return calls
-    if len(ins) == 1:
-        a, m = ins[0], u(0)  # ^ 0: a copy the compiler cannot turn into a no-op in place
-        calls["numpy"] = lambda: np.copyto(o, a)
-        calls["numba loop"] = lambda: P["loop1"](a, o, m)
+    # one operand: o = a ^ 0 (a copy the compiler cannot drop); two: o = a ^ b
+    args = (ins[0], o, u(0)) if k == 1 else (*ins, o)
+    loop, stream, prange_ = P[f"loop{k}"], P.get(f"stream{k}"), P[f"prange{k}"]
+    calls["numpy"] = (lambda: np.copyto(o, ins[0])) if k == 1 else (lambda: np.bitwise_xor(*ins, out=o))
+    calls["numba loop"] = lambda: loop(*args)
+    if _STREAM_OK:
+        p = stream_start(out)
+        # the elements before the first 32-byte aligned one with normal stores
+        head = tuple(v[:p] if isinstance(v, np.ndarray) else v for v in args)
+        tail = tuple(v[p:] if isinstance(v, np.ndarray) else v for v in args)
+
+        def streamed():
+            loop(*head)
+            stream(*tail)
+
+        calls["numba stream"] = streamed
+    if parallel:
+        _ensure_threads()
+        calls["numba prange"] = lambda: prange_(*args, 0, False)
         if _STREAM_OK:
-            p = stream_start(out)
-            head, st, tail = P["loop1"], P["stream1"], (a[p:], o[p:])
-
-            def stream_1():
-                head(a[:p], o[:p], m)
-                st(*tail, m)
-
-            calls["numba stream"] = stream_1
-        if parallel:
-            _ensure_threads()
-            calls["numba prange"] = lambda: P["prange1"](a, o, m, 0, False)
-            if _STREAM_OK:
-                p = stream_start(out)
-                calls["numba prange stream"] = lambda: P["prange1"](a, o, m, p, True)
-    else:
-        a, b = ins
-        calls["numpy"] = lambda: np.bitwise_xor(a, b, out=o)
-        calls["numba loop"] = lambda: P["loop2"](a, b, o)
-        if _STREAM_OK:
-            p = stream_start(out)
-            head2, st2 = P["loop2"], P["stream2"]
-
-            def stream_2():
-                head2(a[:p], b[:p], o[:p])
-                st2(a[p:], b[p:], o[p:])
-
-            calls["numba stream"] = stream_2
-        if parallel:
-            _ensure_threads()
-            calls["numba prange"] = lambda: P["prange2"](a, b, o, 0, False)
-            if _STREAM_OK:
-                p = stream_start(out)
-                calls["numba prange stream"] = lambda: P["prange2"](a, b, o, p, True)
+            p0 = stream_start(out)
+            calls["numba prange stream"] = lambda: prange_(*args, p0, True)
     return calls
 
 
