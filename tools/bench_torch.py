@@ -106,7 +106,7 @@ def main(argv=None):
     ap.add_argument("--shape", type=int, nargs="+", default=[4096, 4096])
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--method", choices=("blocks", "pause"), default="blocks")
     ap.add_argument("--pause", type=float, default=None)
