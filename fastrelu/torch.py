@@ -26,7 +26,6 @@ trace it) and ``register_autograd``:
 
 from __future__ import annotations
 
-import math
 import types
 
 import numpy as np
@@ -53,10 +52,6 @@ __all__ = [  # + the nn.Module classes (_MODULES), created on first access
     "squareplus",
     "threshold",
 ]
-
-_PIECEWISE_LINEAR = frozenset(
-    {"relu", "leaky_relu", "rrelu", "threshold", "relu6", "hardtanh", "hardsigmoid"}
-)
 
 
 def _torch():
@@ -155,24 +150,11 @@ def _parallel_target():
 # relu-like functions save a 1-bit mask instead of x (fastrelu.training)
 # --------------------------------------------------------------------------
 
-#: name -> (predicate variant, lo, hi) of the mask: the gradient's pass-through
-#: set, as fastrelu.training (NaN inputs as the x-reading gradients)
-_MASKED = {
-    "relu": ("open", 0.0, math.nan),
-    "relu6": ("open", 0.0, 6.0),
-    "hardtanh": ("open", None, None),  # (min_val, max_val)
-    "threshold": ("open", None, math.nan),  # (threshold, +inf)
-    "leaky_relu": ("pos", 0.0, 0.0),
-    "rrelu": ("pos", 0.0, 0.0),  # evaluation mode: leaky with the mean slope
-}
-#: masked functions whose backward scales the masked-out elements (slope)
-_SLOPED = frozenset({"leaky_relu", "rrelu"})
-
 
 def _use_mask(x, name: str) -> bool:
     torch = _torch()
     return (
-        name in _MASKED
+        BY_NAME[name].mask is not None
         and x.dim() >= 1
         and x.dtype in (torch.float32, torch.float64)
         and x.device.type == "cpu"
@@ -188,23 +170,22 @@ def _mask_forward(x, name: str, params: list, y, m) -> None:
     from fastrelu import training as tr
 
     spec = BY_NAME[name]
-    pred, lo, hi = _MASKED[name]
-    if name == "hardtanh":
-        lo, hi = params
-    elif name == "threshold":
-        lo = params[0]
     values = {p.name: v for p, v in zip(spec.params, params, strict=True)}
+    # the row's mask: (predicate variant, lo, hi), bounds as numbers or parameter names
+    pred, lo, hi = spec.mask
+    lo, hi = (values[v] if isinstance(v, str) else v for v in (lo, hi))
     xn = _np(x)
     tr._forward_mask(spec, xn, None, values, pred, lo, hi, _np(y), None, mask_out=_np(m))
 
 
 def _slope(name: str, params: list, dtype) -> float | None:
+    """The row's slope of the masked-out elements (leaky_relu, rrelu), computed
+    in x's dtype as the kernel does; None where they give 0."""
+    slope = BY_NAME[name].slope
+    if slope is None:
+        return None
     dt = np.dtype(dtype).type
-    if name == "leaky_relu":
-        return params[0]
-    if name == "rrelu":  # the eval-mode kernel's slope, in x's dtype
-        return float((dt(params[0]) + dt(params[1])) * dt(0.5))
-    return None
+    return float(slope(*(dt(p) for p in params)))
 
 
 def _mask_backward(m, g, name: str, params: list, out=None):
@@ -227,28 +208,22 @@ def _mask_backward(m, g, name: str, params: list, out=None):
 
 
 def _torch_fn(name: str, params: list):
+    """torch's own function of the row (its ``torch`` field, ``fn:variant`` for
+    gelu's ``approximate``) with *params* bound."""
     F = _torch().nn.functional
-    table = {
-        "elu": lambda x: F.elu(x, *params),
-        "selu": F.selu,
-        "celu": lambda x: F.celu(x, *params),
-        "gelu": F.gelu,
-        "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
-        "silu": F.silu,
-        "mish": F.mish,
-        "softplus": lambda x: F.softplus(x, *params),
-        "hardswish": F.hardswish,
-    }
-    return table[name]
+    fn, _, approximate = BY_NAME[name].torch.partition(":")
+    if approximate:
+        return lambda x: getattr(F, fn)(x, *params, approximate=approximate)
+    return lambda x: getattr(F, fn)(x, *params)
 
 
 def _second_derivative(name: str, x, params: list):
     torch = _torch()
-    if name in _PIECEWISE_LINEAR:
+    spec = BY_NAME[name]
+    if spec.piecewise_linear:
         return torch.zeros_like(x)
-    if name == "squareplus":
-        (b,) = params
-        return b / (2 * (x * x + b) ** 1.5)
+    if spec.grad2 is not None:  # no torch function to differentiate (squareplus)
+        return spec.grad2(x, *params)
     with torch.enable_grad():
         xx = x.detach().requires_grad_(True)
         (d1,) = torch.autograd.grad(_torch_fn(name, params)(xx).sum(), xx, create_graph=True)
