@@ -30,28 +30,17 @@ import types
 
 import numpy as np
 
-from fastrelu._spec import BY_NAME
+from fastrelu._spec import BY_NAME, TABLE
 
-__all__ = [  # + the nn.Module classes (_MODULES), created on first access
-    "activation",
-    "celu",
-    "elu",
-    "gelu",
-    "hardsigmoid",
-    "hardswish",
-    "hardtanh",
-    "leaky_relu",
-    "mish",
-    "prelu",
-    "relu",
-    "relu6",
-    "rrelu",
-    "selu",
-    "silu",
-    "softplus",
-    "squareplus",
-    "threshold",
-]
+#: table rows with a function here: every row with a torch counterpart or a
+#: module of its own (``torch_module``); gelu_tanh is gelu's ``approximate``
+_ROWS = {a.name: a for a in TABLE if a.torch_module}
+#: module class name -> its row
+_MODULE_ROWS = {a.torch_module: a for a in _ROWS.values()}
+
+# the functions and the nn.Module classes are made on first access (torch is
+# imported lazily): see __getattr__
+__all__ = ["activation", *_ROWS, *_MODULE_ROWS]
 
 
 def _torch():
@@ -683,33 +672,11 @@ def activation(x, name: str, *params, inplace: bool = False):
     return ops.act(x, name, values)
 
 
-def relu(x, inplace: bool = False):
-    return activation(x, "relu", inplace=inplace)
-
-
-def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False):
-    return activation(x, "leaky_relu", negative_slope, inplace=inplace)
-
-
-def relu6(x, inplace: bool = False):
-    return activation(x, "relu6", inplace=inplace)
-
-
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    return activation(x, "hardtanh", min_val, max_val, inplace=inplace)
-
-
-def threshold(x, threshold: float, value: float, inplace: bool = False):
-    return activation(x, "threshold", threshold, value, inplace=inplace)
-
-
-def rrelu(x, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False):
-    """RReLU: in training mode a slope ``U(lower, upper)`` per element (drawn by
+def _rrelu_training(x, lower, upper, inplace: bool):
+    """RReLU in training mode: a slope ``U(lower, upper)`` per element (drawn by
     :func:`fastrelu.training.rrelu_train` from a seed taken from torch's
     default generator, so ``torch.manual_seed`` makes it reproducible; the
-    values differ from torch's own draws), else leaky_relu with the mean slope."""
-    if not training:
-        return activation(x, "rrelu", lower, upper, inplace=inplace)
+    values differ from torch's own draws)."""
     torch = _torch()
     lower, upper = float(lower), float(upper)
     if lower > upper:
@@ -732,51 +699,60 @@ def rrelu(x, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = Fa
     return x.copy_(ops.rrelu_train(ops.copy(x), lower, upper, seed))
 
 
-def elu(x, alpha: float = 1.0, inplace: bool = False):
-    return activation(x, "elu", alpha, inplace=inplace)
+def _torch_has_inplace(spec) -> bool:
+    """torch's function of the row takes ``inplace=`` (its modules then too)."""
+    import inspect
+
+    fn = getattr(_torch().nn.functional, spec.torch.partition(":")[0], None) if spec.torch else None
+    try:
+        return fn is not None and "inplace" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: no inplace
+        return False
 
 
-def selu(x, inplace: bool = False):
-    return activation(x, "selu", inplace=inplace)
+def _function(spec):
+    """The ``torch.nn.functional``-style function of table row *spec*:
+    ``(x, *params, [approximate], [training], [inplace])`` with the row's
+    parameter names and defaults (required ones first, as torch)."""
+    import inspect
 
+    P = inspect.Parameter
+    sig = [P("x", P.POSITIONAL_OR_KEYWORD)]
+    for p in spec.params:
+        default = P.empty if p.default is None else p.default
+        sig.append(P(p.name, P.POSITIONAL_OR_KEYWORD, default=default))
+    if spec.variants:
+        sig.append(P("approximate", P.POSITIONAL_OR_KEYWORD, default=next(iter(spec.variants))))
+    if spec.training_kwarg:
+        sig.append(P("training", P.POSITIONAL_OR_KEYWORD, default=False))
+    inplace = _torch_has_inplace(spec)
+    if inplace:
+        sig.append(P("inplace", P.POSITIONAL_OR_KEYWORD, default=False))
+    signature = inspect.Signature(sig)
+    name = spec.name
 
-def celu(x, alpha: float = 1.0, inplace: bool = False):
-    return activation(x, "celu", alpha, inplace=inplace)
+    def fn(*args, **kwargs):
+        a = signature.bind(*args, **kwargs)
+        a.apply_defaults()
+        v = a.arguments
+        x, params = v["x"], [v[p.name] for p in spec.params]
+        if spec.channel_axis is not None:  # a learnable per-channel tensor (PReLU)
+            return _ops().prelu(x, *params)
+        row = name
+        if spec.variants:
+            if v["approximate"] not in spec.variants:
+                accepted = " or ".join(map(repr, spec.variants))
+                raise ValueError(f"approximate must be {accepted}, got {v['approximate']!r}")
+            row = spec.variants[v["approximate"]]
+        if spec.training_kwarg and v["training"]:
+            return _rrelu_training(x, *params, v.get("inplace", False))
+        return activation(x, row, *params, inplace=v.get("inplace", False))
 
-
-def gelu(x, approximate: str = "none"):
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-    return activation(x, "gelu" if approximate == "none" else "gelu_tanh")
-
-
-def silu(x, inplace: bool = False):
-    return activation(x, "silu", inplace=inplace)
-
-
-def mish(x, inplace: bool = False):
-    return activation(x, "mish", inplace=inplace)
-
-
-def softplus(x, beta: float = 1.0, threshold: float = 20.0):
-    return activation(x, "softplus", beta, threshold)
-
-
-def hardsigmoid(x, inplace: bool = False):
-    return activation(x, "hardsigmoid", inplace=inplace)
-
-
-def hardswish(x, inplace: bool = False):
-    return activation(x, "hardswish", inplace=inplace)
-
-
-def squareplus(x, b: float = 4.0):
-    return activation(x, "squareplus", b)
-
-
-def prelu(x, weight):
-    """PReLU with a learnable weight (1 or C = x.shape[1] elements)."""
-    return _ops().prelu(x, weight)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = __name__
+    fn.__signature__ = signature
+    fn.__doc__ = f"{spec.summary} fastrelu's kernels with autograd (``torch.nn.functional.{name}``)."
+    return fn
 
 
 # --------------------------------------------------------------------------
@@ -784,91 +760,69 @@ def prelu(x, weight):
 # --------------------------------------------------------------------------
 
 
-def _module_classes() -> dict:
-    """Subclasses of torch's own modules with a fastrelu ``forward``: the same
-    constructor, attributes, ``extra_repr`` and ``state_dict`` (PReLU's
-    ``weight``) as ``torch.nn.X``, and ``isinstance(m, torch.nn.X)`` holds."""
-    torch = _torch()
-    nn = torch.nn
-    forwards = {
-        "ReLU": lambda m, x: relu(x, m.inplace),
-        "ReLU6": lambda m, x: relu6(x, m.inplace),
-        "LeakyReLU": lambda m, x: leaky_relu(x, m.negative_slope, m.inplace),
-        "Hardtanh": lambda m, x: hardtanh(x, m.min_val, m.max_val, m.inplace),
-        "Threshold": lambda m, x: threshold(x, m.threshold, m.value, m.inplace),
-        "RReLU": lambda m, x: rrelu(x, m.lower, m.upper, m.training, m.inplace),
-        "ELU": lambda m, x: elu(x, m.alpha, m.inplace),
-        "SELU": lambda m, x: selu(x, m.inplace),
-        "CELU": lambda m, x: celu(x, m.alpha, m.inplace),
-        "GELU": lambda m, x: gelu(x, m.approximate),
-        "SiLU": lambda m, x: silu(x, m.inplace),
-        "Mish": lambda m, x: mish(x, m.inplace),
-        "Softplus": lambda m, x: softplus(x, m.beta, m.threshold),
-        "Hardsigmoid": lambda m, x: hardsigmoid(x, m.inplace),
-        "Hardswish": lambda m, x: hardswish(x, m.inplace),
-        "PReLU": lambda m, x: prelu(x, m.weight),
+def _module_class(cls_name: str):
+    """``torch.nn.<cls_name>``'s subclass with a fastrelu ``forward`` (the same
+    constructor, attributes, ``extra_repr`` and ``state_dict`` -- PReLU's
+    ``weight`` --, and ``isinstance(m, torch.nn.X)`` holds); for a row torch
+    has no module for, a module of its own holding the row's parameters."""
+    nn = _torch().nn
+    spec = _MODULE_ROWS[cls_name]
+    fn = __getattr__(spec.name)
+    has_inplace = _torch_has_inplace(spec)
+
+    def forward(self, input):
+        kw = {}
+        if spec.variants:
+            kw["approximate"] = self.approximate
+        if spec.training_kwarg:
+            kw["training"] = self.training
+        if has_inplace:
+            kw["inplace"] = self.inplace
+        return fn(input, *(getattr(self, p.name) for p in spec.params), **kw)
+
+    base = getattr(nn, cls_name, None)
+    if base is not None:
+        doc = f"Drop-in for ``torch.nn.{cls_name}`` (a subclass; fastrelu kernels)."
+        return type(cls_name, (base,), {"forward": forward, "__module__": __name__, "__doc__": doc})
+
+    names = [p.name for p in spec.params]
+    defaults = [p.default for p in spec.params]
+
+    def __init__(self, *args, **kwargs):
+        nn.Module.__init__(self)
+        given = dict(zip(names, args, strict=False)) | kwargs
+        for n, d in zip(names, defaults, strict=True):
+            setattr(self, n, given.get(n, d))
+
+    def extra_repr(self):
+        return ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+
+    doc = f"{spec.summary} (fastrelu's module: torch has none)."
+    ns = {
+        "__init__": __init__,
+        "forward": forward,
+        "extra_repr": extra_repr,
+        "__module__": __name__,
+        "__doc__": doc,
     }
-    classes = {}
-    for name, fwd in forwards.items():
-
-        def forward(self, input, _fwd=fwd):
-            return _fwd(self, input)
-
-        classes[name] = type(
-            name,
-            (getattr(nn, name),),
-            {
-                "forward": forward,
-                "__module__": __name__,
-                "__qualname__": name,
-                "__doc__": f"Drop-in for ``torch.nn.{name}`` (a subclass; fastrelu kernels).",
-            },
-        )
-
-    class Squareplus(nn.Module):
-        """``squareplus(x, b) = (x + sqrt(x^2 + b)) / 2`` (no torch counterpart)."""
-
-        def __init__(self, b: float = 4.0):
-            super().__init__()
-            self.b = b
-
-        def forward(self, input):
-            return squareplus(input, self.b)
-
-        def extra_repr(self):
-            return f"b={self.b!r}"
-
-    Squareplus.__module__ = __name__
-    classes["Squareplus"] = Squareplus
-    return classes
+    return type(cls_name, (nn.Module,), ns)
 
 
-_MODULES = (
-    "ReLU",
-    "ReLU6",
-    "LeakyReLU",
-    "Hardtanh",
-    "Threshold",
-    "RReLU",
-    "ELU",
-    "SELU",
-    "CELU",
-    "GELU",
-    "SiLU",
-    "Mish",
-    "Softplus",
-    "Hardsigmoid",
-    "Hardswish",
-    "Squareplus",
-    "PReLU",
-)
 _cache: dict = {}
-__all__ += list(_MODULES)
 
 
 def __getattr__(name: str):
-    if name in _MODULES:
-        if not _cache:
-            _cache.update(_module_classes())
-        return _cache[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    obj = _cache.get(name)
+    if obj is None:
+        if name in _ROWS:
+            obj = _function(_ROWS[name])
+        elif name in _MODULE_ROWS:
+            obj = _module_class(name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        obj = _cache.setdefault(name, obj)
+    return obj
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

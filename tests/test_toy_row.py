@@ -10,6 +10,7 @@ those two files and the generated stubs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -59,7 +60,23 @@ ROW = """    _A(
         grad_limits=(0.0, 0.0),
         grad_at_nan=math.nan,
         grad2=lambda x: -2 * x / ((1 + abs(x)) ** 3 * (abs(x) + (x == 0))),
+        torch_module="Softsign",
     ),
+"""
+
+#: the toy through fastrelu.torch: function, module (torch.nn.Softsign's subclass),
+#: autograd to second order
+TORCH_CHECK = """
+import torch
+import fastrelu.torch as ft
+x = torch.linspace(-4, 4, 40, dtype=torch.float64, requires_grad=True)  # not 0: f'' jumps there
+torch.testing.assert_close(ft.softsign(x), torch.nn.functional.softsign(x))
+assert torch.autograd.gradcheck(ft.softsign, (x,))
+assert torch.autograd.gradgradcheck(ft.softsign, (x,))
+m = ft.Softsign()
+assert isinstance(m, torch.nn.Softsign) and "softsign" in ft.__all__ and "Softsign" in ft.__all__
+torch.testing.assert_close(m(x), torch.nn.Softsign()(x))
+print("torch ok")
 """
 
 #: the parametrised suite, run for the toy's parameters only
@@ -146,3 +163,5 @@ def test_toy_row_needs_one_kernel_and_one_row(tmp_path):
     assert " passed" in out and "failed" not in out, out[-3000:]
     out = _run([*pytest_cmd, *WHOLE], work, env)
     assert " passed" in out and "failed" not in out, out[-3000:]
+    if importlib.util.find_spec("torch") is not None:  # the test extra installs it
+        assert _run([py, "-c", TORCH_CHECK], work, env).strip() == "torch ok"
