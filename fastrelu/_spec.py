@@ -381,6 +381,7 @@ TABLE: tuple[Activation, ...] = (
         channel_axis=1,
         piecewise_linear=True,
         torch_module="PReLU",
+        mask=("pos", 0.0, 0.0),  # fastrelu.training.prelu_mask (the adapter's prelu op saves x)
     ),
     _A(
         name="rrelu",

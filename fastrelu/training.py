@@ -75,7 +75,6 @@ __all__ = [
 #: arrays with at least this many elements use the multi-threaded loops
 PARALLEL_MIN = 1 << 16
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_NAN = math.nan
 
 
 # --------------------------------------------------------------------------
@@ -467,6 +466,18 @@ def unpack_mask(mask, n_features: int) -> np.ndarray:
     return np.unpackbits(np.asarray(mask), axis=-1, count=n_features, bitorder="little").astype(bool)
 
 
+def _row_mask(spec: Activation, values: dict) -> tuple:
+    """The row's mask, ``(predicate variant, lo, hi)``: its bounds as numbers, or
+    parameter names resolved from *values* (hardtanh's min_val/max_val)."""
+    pred, lo, hi = spec.mask
+    lo, hi = (float(values[v]) if isinstance(v, str) else v for v in (lo, hi))
+    return pred, lo, hi
+
+
+def _mask_of_row(spec: Activation, x, bias, values: dict, out, parallel):
+    return _forward_mask(spec, x, bias, values, *_row_mask(spec, values), out, parallel)
+
+
 def _forward_mask(spec: Activation, x, bias, values: dict, pred: str, lo, hi, out, parallel, mask_out=None):
     # the mask of a row is taken before the row is written: out may be x
     x = _float_array(x)
@@ -487,35 +498,32 @@ def _forward_mask(spec: Activation, x, bias, values: dict, pred: str, lo, hi, ou
 
 def relu_mask(x, bias=None, *, out=None, parallel=None):
     """``(relu(x + bias), mask)``, mask = packed bits of ``x + bias > 0``."""
-    return _forward_mask(BY_NAME["relu"], x, bias, {}, "open", 0.0, _NAN, out, parallel)
+    return _mask_of_row(BY_NAME["relu"], x, bias, {}, out, parallel)
 
 
 def leaky_relu_mask(x, negative_slope=0.01, bias=None, *, out=None, parallel=None):
     """``(leaky_relu(x + bias, negative_slope), mask)``, mask of ``x + bias > 0``."""
     spec = BY_NAME["leaky_relu"]
     values = _bind(spec, (negative_slope,), {})
-    return _forward_mask(spec, x, bias, values, "pos", 0.0, 0.0, out, parallel)
+    return _mask_of_row(spec, x, bias, values, out, parallel)
 
 
 def prelu_mask(x, weight, bias=None, *, out=None, parallel=None):
     """``(prelu(x + bias, weight), mask)``; weight scalar or ``x.shape[1]`` (per channel) elements."""
     spec = BY_NAME["prelu"]
-    return _forward_mask(spec, x, bias, {"weight": weight}, "pos", 0.0, 0.0, out, parallel)
+    return _mask_of_row(spec, x, bias, {"weight": weight}, out, parallel)
 
 
 def relu6_mask(x, bias=None, *, out=None, parallel=None):
     """``(relu6(x + bias), mask)``, mask of ``0 < x + bias < 6``."""
-    return _forward_mask(BY_NAME["relu6"], x, bias, {}, "open", 0.0, 6.0, out, parallel)
+    return _mask_of_row(BY_NAME["relu6"], x, bias, {}, out, parallel)
 
 
 def hardtanh_mask(x, min_val=-1.0, max_val=1.0, bias=None, *, out=None, parallel=None):
     """``(hardtanh(x + bias, min_val, max_val), mask)``, mask of ``lo < x + bias < hi``."""
     spec = BY_NAME["hardtanh"]
     values = _bind(spec, (min_val, max_val), {})
-    x = _float_array(x)
-    lo = float(np.asarray(min_val).astype(x.dtype))
-    hi = float(np.asarray(max_val).astype(x.dtype))
-    return _forward_mask(spec, x, bias, values, "open", lo, hi, out, parallel)
+    return _mask_of_row(spec, x, bias, values, out, parallel)
 
 
 def _check_mask(mask, g) -> tuple[np.ndarray, np.ndarray]:
