@@ -60,10 +60,8 @@ __all__ = ["CHUNK", "get", "mix64", "uniform"]
 CHUNK = 4096
 _CACHE = True
 
-_jit = register_jitable(inline="always")
 
-
-@_jit
+@register_jitable(inline="always")
 def _units(R, F):
     """(rows per unit, column chunks per row, number of units)."""
     if F >= CHUNK:
@@ -75,7 +73,7 @@ def _units(R, F):
     return rb, nc, ((R + rb - 1) // rb) * nc
 
 
-@_jit
+@register_jitable(inline="always")
 def _bounds(u, rb, nc, R, F):
     r0 = (u // nc) * rb
     r1 = min(r0 + rb, R)
@@ -84,7 +82,7 @@ def _bounds(u, rb, nc, R, F):
     return r0, r1, c0, c1
 
 
-@_jit
+@register_jitable(inline="always")
 def _cls(i, inner, C):
     """Class (channel) of row *i*; 0 when there is one class."""
     return (i // inner) % C if C > 1 else 0

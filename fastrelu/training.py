@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fastrelu import _kernels as K
 from fastrelu import _parallel
 from fastrelu import _training_kernels as T
 from fastrelu._spec import BY_NAME, Activation
@@ -730,7 +729,3 @@ def rrelu_train_grad(
         xc, gc, res.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
     )
     return res
-
-
-# keep a reference for readers: the eval-mode slope of the table's rrelu row
-_RRELU_EVAL = K.rrelu
