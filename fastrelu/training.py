@@ -700,15 +700,7 @@ def rrelu_train(
     the slopes instead of storing them.  Slopes are computed in float64, the
     product rounded once to ``x``'s dtype.
     """
-    lower, upper = _rrelu_check(lower, upper)
-    x = _float_array(x)
-    xc = np.ascontiguousarray(x).reshape(-1)
-    y = _out(out, x.shape, x.dtype)
-    par = _use_parallel(xc.size, parallel)
-    T.get("rrelu", None, None, par)(
-        xc, xc, y.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
-    )
-    return y
+    return _rrelu_pass(x, None, lower, upper, seed, offset, out, parallel)
 
 
 def rrelu_train_grad(
@@ -716,16 +708,23 @@ def rrelu_train_grad(
 ):
     """Gradient of :func:`rrelu_train` with the same arguments: ``g`` where
     ``x > 0`` (or NaN), else ``a * g`` with the same slopes ``a``."""
+    return _rrelu_pass(x, g, lower, upper, seed, offset, out, parallel)
+
+
+def _rrelu_pass(x, g, lower, upper, seed, offset, out, parallel):
+    """``a * v`` where ``x <= 0``, else ``v`` (``v``: *g*, or ``x`` when *g* is None)."""
     lower, upper = _rrelu_check(lower, upper)
     x = _float_array(x)
-    g = np.asarray(g)
-    if g.shape != x.shape:
-        raise ValueError(f"g must have x's shape {x.shape}, got {g.shape}")
-    gc = np.ascontiguousarray(g.astype(x.dtype, copy=False)).reshape(-1)
     xc = np.ascontiguousarray(x).reshape(-1)
+    vc = xc
+    if g is not None:
+        g = np.asarray(g)
+        if g.shape != x.shape:
+            raise ValueError(f"g must have x's shape {x.shape}, got {g.shape}")
+        vc = np.ascontiguousarray(g.astype(x.dtype, copy=False)).reshape(-1)
     res = _out(out, x.shape, x.dtype)
     par = _use_parallel(xc.size, parallel)
     T.get("rrelu", None, None, par)(
-        xc, gc, res.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
+        xc, vc, res.reshape(-1), lower, upper, _rrelu_key(seed), operator.index(offset)
     )
     return res
