@@ -9,7 +9,7 @@ and cuda targets, and let the undecorated function serve as the test oracle):
   constants;
 * NaN handling is explicit.  Every comparison with NaN is false, so a kernel
   writes its test so that NaN takes the branch PyTorch's scalar kernel sends it
-  to (see ``SEMANTICS.md``): ``0.0 if x <= 0.0 else x`` keeps NaN, while
+  to (see ``docs/semantics.md``): ``0.0 if x <= 0.0 else x`` keeps NaN, while
   ``x if x > 0.0 else 0.0`` would turn it into 0.
 
 Gradient kernels take ``(x, g, *params)`` and return ``g * f'(x)``, except

@@ -1,6 +1,6 @@
 """Values of every function and gradient against the table's references.
 
-Two references (STYLE.md): the float64 NumPy expression of the row (``ref``,
+Two references: the float64 NumPy expression of the row (``ref``,
 ``ref_grad``) and ``np.vectorize`` of the undecorated scalar kernel in float64,
 both rounded to the dtype under test; the tolerance is the row's ``ulps`` for
 that dtype.  Gradients are also checked three ways: finite differences away

@@ -10,7 +10,7 @@ an incoming ``g``) on an edge-case grid: the row's domain, its kinks and their
 neighbours, tiny values, NaN, ±inf, ±0.0, subnormals and the largest finite
 values, plus (x, g) pairs with g = NaN/±inf.  Every point is evaluated ONE
 ELEMENT AT A TIME (1-element tensors): PyTorch's vectorised CPU path answers
-differently for special values (see SEMANTICS.md), and fastrelu follows the
+differently for special values (see docs/semantics.md), and fastrelu follows the
 scalar path.  The fixture records the torch version and this description.
 """
 
