@@ -58,14 +58,19 @@ def _fixed_point(case, call) -> bool:
     return np.array_equal(once, case.work[-1], equal_nan=True)
 
 
-class _Time:
+class _Sampled:
+    """asv sampling of the time rows: 3-5 samples of >= 10 ms in one process."""
+
+    rounds = 1
+    repeat = (3, 5, 2.0)
+    sample_time = 0.01
+
+
+class _Time(_Sampled):
     """fastrelu's own time per call, ``f(..., out=o)`` or in place."""
 
     param_names = ["function", "dtype", "size", "target", "mode"]
     timeout = 300
-    rounds = 1
-    repeat = (3, 5, 2.0)
-    sample_time = 0.01
     warmup_time = 0.05
 
     def setup(self, name, dtype, size, target, mode):
@@ -172,18 +177,13 @@ class RatioCeiling:
 # --------------------------------------------------------------------------
 
 
-class Baseline:
+class Baseline(_Sampled):
     """The best NumPy expression, ``f(*operands, *params, out)`` (not per commit by default)."""
 
     param_names = ["function", "dtype", "size"]
     params = [C.NAMES, C.DTYPES, C.SIZES]
-    rounds = 1
-    repeat = (3, 5, 2.0)
-    sample_time = 0.01
 
     def setup(self, name, dtype, size):
-        if not C.BASELINES:
-            _skip("NumPy baselines: FASTRELU_ASV_BASELINES=1")
         self.case = BM.make_case(name, dtype, size)
         self.call = self.case.call("numpy")
         with np.errstate(all="ignore"):
@@ -194,7 +194,7 @@ class Baseline:
             self.call()
 
 
-class CopyCeiling:
+class CopyCeiling(_Sampled):
     """The copy passes of the ceiling, ``out[:] = x`` (not per commit by default)."""
 
     param_names = ["dtype", "size", "method"]
@@ -203,13 +203,8 @@ class CopyCeiling:
         C.SIZES,
         ["numpy", "numba loop", "numba stream", "numba prange", "numba prange stream"],
     ]
-    rounds = 1
-    repeat = (3, 5, 2.0)
-    sample_time = 0.01
 
     def setup(self, dtype, size, method):
-        if not C.BASELINES:
-            _skip("copy ceiling: FASTRELU_ASV_BASELINES=1")
         if not HAS_INPLACE:
             _skip("the ceiling passes need a newer fastrelu.bench")
         self.x = np.ones(size, dtype)
@@ -229,14 +224,11 @@ _SMALL_INPUTS = ["n=64"] if C.QUICK else ["python float", "n=1", "n=64"]
 _REF_TARGETS = [t for t in C.TARGETS if t != "cuda"] + (["numpy"] if C.BASELINES else [])
 
 
-class SmallCall:
+class SmallCall(_Sampled):
     """Per-call overhead: the user-facing call (defaults bound, result allocated)."""
 
     param_names = ["function", "input", "target"]
     params = [C.SMALL_NAMES, _SMALL_INPUTS, _REF_TARGETS]
-    rounds = 1
-    repeat = (3, 5, 2.0)
-    sample_time = 0.01
 
     def setup(self, name, inp, target):
         case = BM.make_case(name, "float64", 1 if inp != "n=64" else 64)
@@ -429,7 +421,7 @@ class Environment:
 _LAYERS = ["tbb", "omp", "workqueue"]
 _ISAS = ["x86-64", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-sve"]
 
-# the references run only when asked: no process is spent on a skipped benchmark
+# the references exist only when asked for: no process is spent on a skipped benchmark
 if not C.BASELINES:
     del Baseline, CopyCeiling
 
