@@ -9,7 +9,10 @@ and :func:`fastrelu._spec.public_names`, never from a hand-written list.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +118,20 @@ def assert_ulps(got, want, ulps: float, dtype, atol: float = 0.0, msg: str = "")
 
 def ids(rows) -> list[str]:
     return [r.name for r in rows]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(relpath: str):
+    """The repository script *relpath* (``tools/...``, ``examples/...``) as a module,
+    registered in ``sys.modules`` under its file name (dataclasses need that)."""
+    path = ROOT / relpath
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod

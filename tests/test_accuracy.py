@@ -14,6 +14,7 @@ from pathlib import Path
 import mpmath
 import numpy as np
 import pytest
+from conftest import load_script
 
 from fastrelu import accuracy
 from fastrelu.bench import markers
@@ -190,13 +191,7 @@ def _dense_points(name, dtype, n, seed):
 
 def _reference_forms():
     """The mpmath forms of tools/make_accuracy_reference.py (name -> f(mpf))."""
-    import importlib.util
-
-    path = Path(__file__).parents[1] / "tools" / "make_accuracy_reference.py"
-    spec = importlib.util.spec_from_file_location("make_accuracy_reference", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return {k: v[0] for k, v in mod.FUNCS.items()}
+    return {k: v[0] for k, v in load_script("tools/make_accuracy_reference.py").FUNCS.items()}
 
 
 _REF_FORMS = _reference_forms()

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("mlp_digits", ROOT / "examples" / "mlp_digits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("examples/mlp_digits.py")
 
 
 def test_mlp_digits(tmp_path):

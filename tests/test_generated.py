@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from conftest import ROOT, load_script
 
 from fastrelu import _spec
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _gen_docs_tables():
-    spec = importlib.util.spec_from_file_location("_gen_docs_tables", ROOT / "tools" / "gen_docs_tables.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/gen_docs_tables.py")
 
 
 def test_readme_function_list_is_current():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import get, params
+from conftest import get, load_script, params
 
 from fastrelu import _spec
 
@@ -205,17 +205,9 @@ def test_every_departure_is_exercised(fixture):
 
 
 def test_live_torch(target):
-    import importlib.util
-    import sys
-
     import torch
 
-    spec = importlib.util.spec_from_file_location(
-        "make_torch_reference", Path(__file__).parents[1] / "tools" / "make_torch_reference.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_torch_reference", mod)
-    spec.loader.exec_module(mod)
+    mod = load_script("tools/make_torch_reference.py")
     for row in TORCH_ROWS:
         for dt in (np.float32, np.float64):
             x, g = mod.grid(row, dt)

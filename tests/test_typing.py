@@ -11,18 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, load_script
 
 import fastrelu
 from fastrelu._spec import public_names
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _gen_stubs():
-    spec = importlib.util.spec_from_file_location("_gen_stubs", ROOT / "tools" / "gen_stubs.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/gen_stubs.py")
 
 
 def test_py_typed_marker():
