@@ -801,8 +801,9 @@ def compile_loops(uf: np.ufunc, dtypes: Sequence[np.dtype] | None = None) -> int
     """Compile the loops of *uf* (built by :func:`build_ufunc`; all, or those
     of *dtypes*) ahead of their first call; returns how many were compiled."""
     done = 0
+    wanted = None if dtypes is None else {np.dtype(d) for d in dtypes}
     for lazy in _LAZY_BY_UFUNC.get(id(uf), ()):
-        if dtypes is None or lazy.dtype in [np.dtype(d) for d in dtypes]:
+        if wanted is None or lazy.dtype in wanted:
             if lazy.compiled is None:
                 lazy.compile()
                 done += 1

@@ -26,6 +26,7 @@ trace it) and ``register_autograd``:
 
 from __future__ import annotations
 
+import inspect
 import types
 
 import numpy as np
@@ -701,8 +702,6 @@ def _rrelu_training(x, lower, upper, inplace: bool):
 
 def _torch_has_inplace(spec) -> bool:
     """torch's function of the row takes ``inplace=`` (its modules then too)."""
-    import inspect
-
     fn = getattr(_torch().nn.functional, spec.torch.partition(":")[0], None) if spec.torch else None
     try:
         return fn is not None and "inplace" in inspect.signature(fn).parameters
@@ -714,8 +713,6 @@ def _function(spec):
     """The ``torch.nn.functional``-style function of table row *spec*:
     ``(x, *params, [approximate], [training], [inplace])`` with the row's
     parameter names and defaults (required ones first, as torch)."""
-    import inspect
-
     P = inspect.Parameter
     sig = [P("x", P.POSITIONAL_OR_KEYWORD)]
     for p in spec.params:
@@ -768,7 +765,7 @@ def _module_class(cls_name: str):
     nn = _torch().nn
     spec = _MODULE_ROWS[cls_name]
     fn = __getattr__(spec.name)
-    has_inplace = _torch_has_inplace(spec)
+    has_inplace = "inplace" in inspect.signature(fn).parameters  # as its function
 
     def forward(self, input):
         kw = {}

@@ -10,7 +10,6 @@ are both compiled with it.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -95,12 +94,6 @@ def test_parallel_loops_compile_with_the_count():
     assert piecewise.compile.__name__ != "compile_interleaved"
 
 
-def _host_flags() -> set[str]:
-    import llvmlite.binding as llvm
-
-    return {f[1:] for f in llvm.get_host_cpu_features().flatten().split(",") if f.startswith("+")}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("cpu", ["x86-64", "znver4"])
 def test_this_file_passes_for_other_cpus(tmp_path, cpu):
@@ -108,10 +101,10 @@ def test_this_file_passes_for_other_cpus(tmp_path, cpu):
     them again with Numba generating code for another CPU (the baseline
     x86-64: SSE2, 128-bit vectors; Zen 4: AVX-512, where a register-counting
     check once failed), where this host can execute that code."""
-    host = _host_flags()
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    isa = _tuning.host()["isa"]
+    if not isa.startswith("x86-64"):
         pytest.skip("x86-64 code generation targets")
-    if cpu == "znver4" and "avx512f" not in host:
+    if cpu == "znver4" and isa != "x86-64-avx512":
         pytest.skip("this host cannot run AVX-512 code")
     env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CACHE_DIR": str(tmp_path)}
     r = subprocess.run(
