@@ -161,11 +161,8 @@ def _mask_forward(x, name: str, params: list, y, m) -> None:
 
     spec = BY_NAME[name]
     values = {p.name: v for p, v in zip(spec.params, params, strict=True)}
-    # the row's mask: (predicate variant, lo, hi), bounds as numbers or parameter names
-    pred, lo, hi = spec.mask
-    lo, hi = (values[v] if isinstance(v, str) else v for v in (lo, hi))
-    xn = _np(x)
-    tr._forward_mask(spec, xn, None, values, pred, lo, hi, _np(y), None, mask_out=_np(m))
+    mask = tr._row_mask(spec, values)  # (predicate variant, lo, hi)
+    tr._forward_mask(spec, _np(x), None, values, *mask, _np(y), None, mask_out=_np(m))
 
 
 def _slope(name: str, params: list, dtype) -> float | None:
@@ -811,12 +808,12 @@ _cache: dict = {}
 def __getattr__(name: str):
     obj = _cache.get(name)
     if obj is None:
-        if name in _ROWS:
-            obj = _function(_ROWS[name])
-        elif name in _MODULE_ROWS:
-            obj = _module_class(name)
-        else:
+        if name not in _ROWS and name not in _MODULE_ROWS:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        # register the custom ops now: a first call inside torch.compile's
+        # tracing (fullgraph) cannot create a torch.library.Library
+        _ops()
+        obj = _function(_ROWS[name]) if name in _ROWS else _module_class(name)
         obj = _cache.setdefault(name, obj)
     return obj
 
